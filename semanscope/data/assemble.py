@@ -1,0 +1,211 @@
+"""Turn checked concept rows into a :class:`QuerySet` plus a human-readable report.
+
+Every format loader feeds :class:`QuerySetBuilder` one concept at a time
+(id, topic, language code -> cell value). The builder applies the rules shared by all
+formats:
+
+* a cell is split on ``|`` into stripped alternatives; empty and whitespace-only parts are
+  dropped (a whitespace-only cell is missing); repeated alternatives are removed (reported);
+* duplicate concept ids are an error naming both rows;
+* rows with no text in any language are dropped (reported);
+* texts with no letter or digit (emoji/punctuation only) and texts over
+  :data:`LONG_TEXT_CHARS` characters are kept and reported;
+* a language with no text at all is dropped (reported); then at least 2 languages and
+  3 concepts must remain, else :class:`QuerySetError`;
+* partial concepts (missing some languages) are kept with empty cells and reported with
+  their missing languages; :meth:`QuerySet.subset` drops them for the metrics.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from .queryset import ALT_SEP, QuerySet
+from . import validation
+from .validation import LONG_TEXT_CHARS, QuerySetError, has_word_character, listing
+
+MIN_LANGUAGES = 2
+MIN_CONCEPTS = 3
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """A loaded query set and the report of everything the loader noticed or changed."""
+
+    queryset: QuerySet
+    report: list[str]
+
+
+def alternatives(value: object) -> tuple[tuple[str, ...], bool]:
+    """Cell value -> (alternatives, duplicates_removed).
+
+    Strings are split on ``|``; lists/tuples give one alternative per element. Parts are
+    stripped, empty parts dropped, repeats removed keeping the first. ``None`` and NaN are
+    missing; other scalars are converted with ``str``.
+    """
+    if isinstance(value, str):
+        if ALT_SEP not in value:  # fast path: one alternative
+            value = value.strip()
+            return ((value,) if value else ()), False
+        parts = value.split(ALT_SEP)
+    elif value is None or (isinstance(value, float) and math.isnan(value)):
+        return (), False
+    elif isinstance(value, (list, tuple)):
+        parts = ["" if v is None else str(v) for v in value]
+    else:
+        parts = [str(value)]
+    out: list[str] = []
+    duplicated = False
+    for part in parts:
+        part = part.strip()
+        if not part:
+            continue
+        if part in out:
+            duplicated = True
+        else:
+            out.append(part)
+    return tuple(out), duplicated
+
+
+class QuerySetBuilder:
+    """Collects concepts for one query set; :meth:`finish` checks them and builds it.
+
+    ``file`` names the input in messages. ``languages`` fixes the language order up front
+    (a requested subset, or a file header); more may be added with :meth:`add_language`.
+    Loader-specific remarks go to :meth:`note` and appear first in the report.
+    """
+
+    def __init__(self, file: str, languages: Sequence[str] = ()):
+        self.file = file
+        self.languages: list[str] = []
+        self._notes: list[str] = []
+        self._ids: list[str] = []
+        self._topics: list[str | None] = []
+        self._refs: list[str] = []
+        self._rows: list[dict[str, tuple[str, ...]]] = []
+        self._where_of: dict[str, str] = {}
+        self._filled: dict[str, int] = {}
+        self._empty_rows: list[str] = []
+        self._deduplicated: list[str] = []
+        self._symbolic: list[str] = []
+        self._long: list[str] = []
+        for code in languages:
+            self.add_language(code)
+
+    def note(self, message: str) -> None:
+        self._notes.append(message)
+
+    def add_language(self, code: str) -> None:
+        if code in self._filled:
+            return
+        if len(self.languages) >= validation.MAX_LANGUAGES:
+            raise QuerySetError(
+                f"{self.file}: more than {validation.MAX_LANGUAGES} languages; select fewer with languages=[...]"
+            )
+        self.languages.append(code)
+        self._filled[code] = 0
+
+    def add(self, ref: str, where: str, cid: str, topic: object, texts: Mapping[str, object]) -> None:
+        """Add one concept. ``ref`` is the short location used in report lists ("row 5"),
+        ``where`` the full one used in errors ("row 5 (line 6)"); ``texts`` maps language
+        code -> raw cell value (see :func:`alternatives`)."""
+        cid = str(cid).strip()
+        if not cid:
+            raise QuerySetError(f"{self.file}: {where}: empty id")
+        if cid in self._where_of:
+            raise QuerySetError(f"{self.file}: duplicate id {cid!r} in {self._where_of[cid]} and {where}")
+        self._where_of[cid] = where
+        cells: dict[str, tuple[str, ...]] = {}
+        for code, value in texts.items():
+            if type(value) is str and ALT_SEP not in value:  # hot path (one text), as in alternatives()
+                value = value.strip()
+                if not value:
+                    continue
+                alts: tuple[str, ...] = (value,)
+            else:
+                alts, duplicated = alternatives(value)
+                if duplicated:
+                    self._flag(self._deduplicated, ref)
+                if not alts:
+                    continue
+            cells[code] = alts
+            self._filled[code] += 1
+            for text in alts:
+                if not has_word_character(text):
+                    self._flag(self._symbolic, ref)
+                if len(text) > LONG_TEXT_CHARS:
+                    self._flag(self._long, ref)
+        if not cells:
+            self._empty_rows.append(ref)
+            return
+        if len(self._ids) >= validation.MAX_CONCEPTS:
+            raise QuerySetError(
+                f"{self.file}: more than {validation.MAX_CONCEPTS:,} concepts (at {where}); "
+                "load a prefix with max_rows= or split the file"
+            )
+        self._ids.append(cid)
+        if topic is not None:
+            topic = ALT_SEP.join(alternatives(topic)[0]) or None
+        self._topics.append(topic)
+        self._refs.append(ref)
+        self._rows.append(cells)
+
+    @staticmethod
+    def _flag(refs: list[str], ref: str) -> None:
+        """Add ``ref`` to a report list once (a row is listed once however many cells match)."""
+        if not refs or refs[-1] != ref:
+            refs.append(ref)
+
+    def finish(self, name: str, provenance: dict) -> LoadResult:
+        """Apply the whole-set checks (see module doc) and build the :class:`LoadResult`."""
+        report = list(self._notes)
+        empty_langs = [code for code in self.languages if self._filled[code] == 0]
+        languages = [code for code in self.languages if self._filled[code] > 0]
+        if empty_langs:
+            report.append(f"dropped language column(s) with no text at all: {', '.join(empty_langs)}")
+        if len(languages) < MIN_LANGUAGES:
+            raise QuerySetError(
+                f"{self.file}: needs at least {MIN_LANGUAGES} languages with text, found {len(languages)}"
+                + (f" ({', '.join(languages)})" if languages else "")
+            )
+        if len(self._ids) < MIN_CONCEPTS:
+            raise QuerySetError(
+                f"{self.file}: needs at least {MIN_CONCEPTS} concepts with text, found {len(self._ids)}"
+            )
+        if self._empty_rows:
+            report.append(
+                f"dropped {len(self._empty_rows):,} row(s) with no text in any language: {listing(self._empty_rows)}"
+            )
+        cells = []
+        partial: list[str] = []
+        n_languages = len(languages)
+        for ref, row in zip(self._refs, self._rows):
+            cells.append(tuple([row.get(code, ()) for code in languages]))
+            if len(row) < n_languages:
+                missing = [code for code in languages if code not in row]
+                partial.append(f"{ref} (missing {', '.join(missing)})")
+        if partial:
+            report.append(
+                f"{len(partial):,} of {len(cells):,} concepts are partial: {listing(partial)}. They are kept with "
+                "empty cells; QuerySet.subset() (used for the metrics) drops concepts missing any selected language"
+            )
+        if self._deduplicated:
+            report.append(
+                f"removed repeated alternatives in {len(self._deduplicated):,} row(s): {listing(self._deduplicated)}"
+            )
+        if self._symbolic:
+            report.append(
+                f"{len(self._symbolic):,} row(s) have a text with no letter or digit (emoji/punctuation only), "
+                f"kept: {listing(self._symbolic)}"
+            )
+        if self._long:
+            report.append(
+                f"{len(self._long):,} row(s) have a text over {LONG_TEXT_CHARS:,} characters, kept "
+                f"(models truncate long inputs): {listing(self._long)}"
+            )
+        queryset = QuerySet(
+            name, tuple(languages), tuple(self._ids), tuple(cells), tuple(self._topics), dict(provenance)
+        )
+        return LoadResult(queryset, report)
