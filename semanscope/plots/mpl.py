@@ -1,0 +1,98 @@
+"""Matplotlib vector (PDF/SVG) versions of the scatter plots; no browser needed.
+
+Points, links and text stay vectors (``pdf.fonttype`` 42 embeds TrueType text, SVG keeps
+``<text>``); colours come from the same palette as the plotly figures. Output is reproducible
+(no creation date; fixed SVG id salt).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Sequence
+
+import matplotlib
+import numpy as np
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+
+from semanscope.plots.links import link_pairs
+from semanscope.plots.palette import language_color
+
+VECTOR_FORMATS: tuple[str, ...] = ("pdf", "svg")
+# plotly's default 3D camera eye, used when no camera is given so both views match
+DEFAULT_EYE = {"x": 1.25, "y": 1.25, "z": 1.25}
+
+
+def camera_to_view(camera: dict | None) -> tuple[float, float]:
+    """Plotly ``scene.camera`` -> matplotlib ``(elev, azim)`` in degrees.
+
+    With eye ``(x, y, z)`` (z up, looking at the centre): ``elev = atan2(z, hypot(x, y))``,
+    ``azim = atan2(y, x)``. The eye's distance (zoom), ``center`` and ``up`` are ignored.
+    """
+    eye = {**DEFAULT_EYE, **((camera or {}).get("eye") or {})}
+    x, y, z = (float(eye[k]) for k in "xyz")
+    if x == 0 and y == 0 and z == 0:
+        raise ValueError("camera eye must not be at the origin")
+    return math.degrees(math.atan2(z, math.hypot(x, y))), math.degrees(math.atan2(y, x))
+
+
+def scatter_to_vector(
+    coords: np.ndarray,
+    labels: Sequence[str],
+    fmt: str = "pdf",
+    camera: dict | None = None,
+    links: bool = False,
+    title: str = "",
+    concept_ids: Sequence | None = None,
+    marker_size: float = 6.0,
+    size_inches: tuple[float, float] = (7.0, 6.0),
+) -> bytes:
+    """Scatter of ``coords`` (M, 2) or (M, 3) as PDF or SVG bytes, one colour per language label.
+
+    ``camera`` (3D only) is a plotly camera dict converted by :func:`camera_to_view`.
+    ``links`` joins each concept's points as in the plotly figures and needs ``concept_ids``.
+    """
+    if fmt not in VECTOR_FORMATS:
+        raise ValueError(f"unknown vector format {fmt!r}; choose one of {list(VECTOR_FORMATS)}")
+    xyz = np.asarray(coords, dtype=np.float64)
+    if xyz.ndim != 2 or xyz.shape[1] not in (2, 3):
+        raise ValueError(f"coords must have shape (M, 2) or (M, 3); got {xyz.shape}")
+    m, dim = xyz.shape
+    if len(labels) != m:
+        raise ValueError(f"labels has {len(labels)} entries but coords has {m} points")
+    if links and (concept_ids is None or len(concept_ids) != m):
+        raise ValueError("links=True needs concept_ids with one id per point")
+    lab = np.asarray([str(x) for x in labels], dtype=object)
+
+    fig = Figure(figsize=size_inches)
+    ax = fig.add_subplot(projection="3d" if dim == 3 else None)
+    if links:
+        pairs = link_pairs(concept_ids)
+        segments = np.stack([xyz[pairs[:, 0]], xyz[pairs[:, 1]]], axis=1)
+        if dim == 3:
+            from mpl_toolkits.mplot3d.art3d import Line3DCollection
+
+            ax.add_collection3d(Line3DCollection(segments, colors="0.5", linewidths=0.4, alpha=0.35))
+        else:
+            ax.add_collection(LineCollection(segments, colors="0.5", linewidths=0.4, alpha=0.35, zorder=1))
+    for language in dict.fromkeys(lab):
+        rows = lab == language
+        ax.scatter(*(xyz[rows, k] for k in range(dim)), s=marker_size, color=language_color(language),
+                   label=language, linewidths=0, zorder=2)
+    if dim == 3:
+        elev, azim = camera_to_view(camera)
+        ax.view_init(elev=elev, azim=azim)
+        span = np.ptp(xyz, axis=0)
+        ax.set_box_aspect(np.where(span > 0, span, 1.0))
+    else:
+        ax.set_aspect("equal", adjustable="datalim")
+    ax.legend(title="language", loc="upper left", bbox_to_anchor=(1.02, 1.0), markerscale=2, frameon=False)
+    if title:
+        ax.set_title(title)
+
+    buf = io.BytesIO()
+    meta = {"CreationDate": None} if fmt == "pdf" else {"Date": None}
+    with matplotlib.rc_context({"pdf.fonttype": 42, "svg.fonttype": "none", "svg.hashsalt": "semanscope"}):
+        fig.savefig(buf, format=fmt, bbox_inches="tight", metadata=meta)
+    return buf.getvalue()
