@@ -1,0 +1,210 @@
+"""Serialisable study results: one model on one data set.
+
+A :class:`StudyRecord` holds the identification (model, family, fingerprint, data set), the
+analysis settings (languages, N, seed, n_boot), library versions, and the metric results
+(:class:`SAResult` per distance metric, :class:`RetrievalResult`). It round-trips through JSON
+(NaN is written as ``null``) and flattens to tidy rows for pandas / CSV.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import platform
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, get_type_hints
+
+import numpy as np
+import scipy
+
+import semanscope
+from semanscope.metrics.affinity import SAResult
+from semanscope.metrics.retrieval import RetrievalResult
+
+SCHEMA = 1
+ROW_COLUMNS = ("model", "family", "dataset", "metric", "lang_a", "lang_b", "value", "ci_low", "ci_high", "n")
+ALL = "all"
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of python, numpy, scipy and semanscope (recorded with every result)."""
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "semanscope": semanscope.__version__,
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    """numpy / tuples / NaN -> plain JSON values (NaN and inf -> None)."""
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _result_to_dict(result: SAResult | RetrievalResult) -> dict:
+    return {f.name: _jsonable(getattr(result, f.name)) for f in dataclasses.fields(result)}
+
+
+def _result_from_dict(cls: type, data: dict) -> Any:
+    """Inverse of :func:`_result_to_dict`, driven by the dataclass's type hints."""
+    hints = get_type_hints(cls)
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        value, hint = data[f.name], hints[f.name]
+        if hint is np.ndarray:
+            arr = np.asarray(value)
+            value = np.asarray(value, dtype=np.float64) if arr.dtype == object else arr
+        elif hint is float:
+            value = float("nan") if value is None else float(value)
+        elif getattr(hint, "__origin__", None) is tuple:
+            value = tuple(value)
+        kwargs[f.name] = value
+    return cls(**kwargs)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class StudyRecord:
+    """Results of one model on one data set, with everything needed to reproduce them."""
+
+    model: str
+    family: str
+    fingerprint: str
+    dataset: str
+    languages: tuple[str, ...]
+    n_concepts: int
+    seed: int
+    n_boot: int
+    versions: dict[str, str]
+    created: str
+    affinity: tuple[SAResult, ...] = ()
+    retrieval: RetrievalResult | None = None
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        model: str,
+        family: str,
+        fingerprint: str,
+        dataset: str,
+        affinity: SAResult | tuple[SAResult, ...] = (),
+        retrieval: RetrievalResult | None = None,
+    ) -> "StudyRecord":
+        """Record results, taking languages / N / seed / n_boot from them and stamping versions + UTC time.
+
+        All results must share languages, concepts, seed and n_boot; SA results need distinct metrics.
+        """
+        sa = (affinity,) if isinstance(affinity, SAResult) else tuple(affinity)
+        results = [*sa, *([retrieval] if retrieval is not None else [])]
+        if not results:
+            raise ValueError("a StudyRecord needs at least one SAResult or RetrievalResult")
+        first = results[0]
+        key = (first.languages, first.concept_ids, first.seed, first.n_boot)
+        for r in results[1:]:
+            if (r.languages, r.concept_ids, r.seed, r.n_boot) != key:
+                raise ValueError("all results of a StudyRecord must share languages, concepts, seed and n_boot")
+        metrics = [r.metric for r in sa]
+        if len(set(metrics)) != len(metrics):
+            raise ValueError(f"one SAResult per metric, got {metrics}")
+        return cls(
+            model=model,
+            family=family,
+            fingerprint=fingerprint,
+            dataset=dataset,
+            languages=first.languages,
+            n_concepts=first.n_concepts,
+            seed=first.seed,
+            n_boot=first.n_boot,
+            versions=library_versions(),
+            created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            affinity=sa,
+            retrieval=retrieval,
+        )
+
+    # ------------------------------------------------------------------ JSON
+    def to_dict(self) -> dict:
+        """Plain JSON-ready dict (arrays as nested lists, NaN as None), tagged with ``schema``."""
+        out: dict[str, Any] = {"schema": SCHEMA}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name == "affinity":
+                out[f.name] = [_result_to_dict(r) for r in value]
+            elif f.name == "retrieval":
+                out[f.name] = None if value is None else _result_to_dict(value)
+            else:
+                out[f.name] = _jsonable(value)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "StudyRecord":
+        """Inverse of :meth:`to_dict`."""
+        if data.get("schema") != SCHEMA:
+            raise ValueError(f"unsupported result schema {data.get('schema')!r} (this version reads {SCHEMA})")
+        kwargs = {f.name: data[f.name] for f in dataclasses.fields(cls)}
+        kwargs["languages"] = tuple(kwargs["languages"])
+        kwargs["affinity"] = tuple(_result_from_dict(SAResult, r) for r in kwargs["affinity"])
+        if kwargs["retrieval"] is not None:
+            kwargs["retrieval"] = _result_from_dict(RetrievalResult, kwargs["retrieval"])
+        return cls(**kwargs)
+
+    def to_json(self, path: str | Path) -> None:
+        """Write :meth:`to_dict` as strict JSON (no NaN tokens)."""
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1, allow_nan=False), encoding="utf-8")
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> "StudyRecord":
+        """Read a file written by :meth:`to_json`."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}: not a valid results file ({exc})") from None
+        return cls.from_dict(data)
+
+    # ------------------------------------------------------------------ tidy rows
+    def to_rows(self) -> list[dict]:
+        """Tidy rows with columns ``ROW_COLUMNS``.
+
+        Per SA result (``<m>`` = its metric): ``sa_<m>`` joint (lang_a = lang_b = "all") and per
+        unordered pair (lang_a < lang_b in language order); ``sr_<m>`` joint (CI mapped from SA's
+        through SR = 1/SA - 1); ``h_<m>`` joint and per language (lang_a = lang_b). Retrieval:
+        ``p_at_1`` and ``mrr`` per ordered pair (lang_a = query, lang_b = candidate) and their
+        mean over pairs ("all"). ``n`` = concepts used. Missing values are NaN.
+        """
+        nan = float("nan")
+        rows: list[dict] = []
+
+        def add(metric: str, a: str, b: str, value: float, low: float = nan, high: float = nan) -> None:
+            rows.append(dict(zip(ROW_COLUMNS, (self.model, self.family, self.dataset, metric, a, b,
+                                               float(value), float(low), float(high), self.n_concepts))))  # fmt: skip
+
+        langs = self.languages
+        for r in self.affinity:
+            add(f"sa_{r.metric}", ALL, ALL, r.sa, r.ci_low, r.ci_high)
+            for i, j in zip(*np.triu_indices(len(langs), 1)):
+                add(f"sa_{r.metric}", langs[i], langs[j], r.pair_sa[i, j], r.pair_ci_low[i, j], r.pair_ci_high[i, j])
+            add(f"sr_{r.metric}", ALL, ALL, r.sr, 1.0 / r.ci_high - 1.0, 1.0 / r.ci_low - 1.0)
+            add(f"h_{r.metric}", ALL, ALL, r.h)
+            for i, lang in enumerate(langs):
+                add(f"h_{r.metric}", lang, lang, r.h_per_language[i])
+        if self.retrieval is not None:
+            ret = self.retrieval
+            add("p_at_1", ALL, ALL, ret.mean_p_at_1, ret.p_at_1_ci_low, ret.p_at_1_ci_high)
+            add("mrr", ALL, ALL, ret.mean_mrr, ret.mrr_ci_low, ret.mrr_ci_high)
+            for i, a in enumerate(langs):
+                for j, b in enumerate(langs):
+                    if i != j:
+                        add("p_at_1", a, b, ret.p_at_1[i, j])
+                        add("mrr", a, b, ret.mrr[i, j])
+        return rows
