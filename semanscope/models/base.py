@@ -26,12 +26,15 @@ class Embedder(ABC):
     dim: embedding dimension.
     language_aware: True when the vector of a text depends on its language code
         (e.g. per-language fastText files or tokenisers); the cache then keys on it.
+    max_tokens: longest input the model reads, in its tokens (prompt and special tokens
+        included); a longer text is truncated and :meth:`truncated` flags it. ``None``: no limit.
     """
 
     name: str
     family: Family
     dim: int
     language_aware: bool = False
+    max_tokens: int | None = None
 
     @property
     @abstractmethod
@@ -41,6 +44,13 @@ class Embedder(ABC):
     @abstractmethod
     def _encode(self, texts: Sequence[str], lang: str | None, batch_size: int, progress: Progress | None) -> np.ndarray:
         """Model-specific encoding of raw texts (prefixes applied here); returns (n, dim)."""
+
+    def truncated(self, texts: Sequence[str]) -> np.ndarray:
+        """Bool (len(texts),): True for each text the model truncates (reads only a prefix of).
+
+        Models with a :attr:`max_tokens` limit override this; the default reads every text whole.
+        """
+        return np.zeros(len(texts), dtype=bool)
 
     def encode(
         self,

