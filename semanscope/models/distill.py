@@ -6,10 +6,11 @@ model2vec embeds every kept tokenizer piece ``t`` as the mean-pooled last hidden
 the normalised mean of its pieces' rows.
 
 A full-vocabulary distillation of multilingual-e5-small (250,002 pieces, one 3-token forward pass
-each, ~7 CPU-ms per piece) takes about 15 minutes on 2 idle CPU cores, so by default only
-:func:`default_vocabulary` is kept: the ``DEFAULT_TOP_PIECES`` most probable Unigram pieces, every
-single-character piece (so any text still segments into known pieces) and every piece of the
-built-in query sets. Restriction slices the Unigram vocabulary and the word-embedding rows to the
+each, ~6 CPU-ms per piece, ~1,500 CPU-seconds) takes over 12 minutes on 2 idle CPU cores (much
+longer when they are shared), so by default only :func:`default_vocabulary` is kept: the
+``DEFAULT_TOP_PIECES`` most probable Unigram pieces, every single-character piece (so any text
+still segments into known pieces) and every piece of the built-in query sets (112,446 pieces,
+about 45% of the time). Restriction slices the Unigram vocabulary and the word-embedding rows to the
 kept ids before distilling; kept pieces keep their scores, so a text whose full-vocabulary pieces
 are all kept is segmented exactly as before (the Viterbi optimum is still available), others into
 smaller kept pieces.
@@ -206,7 +207,8 @@ def distill_static(
         keep = _default_pieces(st_dir, source_vocab, DEFAULT_TOP_PIECES)
         choice = (
             f"default: the {DEFAULT_TOP_PIECES} most probable Unigram pieces + all single-character pieces + "
-            "all pieces of the built-in query sets (a full-vocabulary distil takes ~15 minutes on 2 CPU cores)"
+            "all pieces of the built-in query sets (a full-vocabulary distil needs ~1,500 CPU-seconds, "
+            "over 12 minutes on 2 cores)"
         )
     else:
         keep = list(dict.fromkeys(vocabulary))
