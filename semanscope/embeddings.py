@@ -6,6 +6,7 @@ import numpy as np
 
 from semanscope.cache import EmbeddingCache, encode_cached
 from semanscope.data.queryset import QuerySet
+from semanscope.data.validation import listing
 from semanscope.models.base import Embedder
 from semanscope.progress import Progress, span
 
@@ -59,3 +60,26 @@ def embed_queryset(
         out[rows] = vectors[[position[items.texts[r]] for r in rows]]
         start += len(texts)
     return out
+
+
+def truncation_note(qs: QuerySet, embedder: Embedder) -> str:
+    """One line naming the texts of ``qs`` that ``embedder`` truncates (``""`` when it reads all
+    of every text): the model's limit, how many ``qs.items()`` rows are cut, and the first few
+    as ``concept id (language)``, e.g. ``"e5-small-nano reads at most 512 tokens of a text:
+    2 of 36 texts were truncated: q3 (de), q7 (en)"``. Cached or not, the same texts are named:
+    the check asks :meth:`~semanscope.models.base.Embedder.truncated` on the unique texts.
+    """
+    items = qs.items()
+    unique = list(dict.fromkeys(items.texts))
+    if not unique:
+        return ""
+    cut = {t for t, flag in zip(unique, embedder.truncated(unique)) if flag}
+    if not cut:
+        return ""
+    rows = [k for k, t in enumerate(items.texts) if t in cut]
+    refs = [f"{qs.ids[items.concept[k]]} ({qs.languages[items.lang[k]]})" for k in rows]
+    limit = f"{embedder.max_tokens:,} tokens" if embedder.max_tokens else "its input limit"
+    return (
+        f"{embedder.name} reads at most {limit} of a text: {len(rows):,} of {len(items.texts):,} texts "
+        f"were truncated: {listing(refs)}"
+    )

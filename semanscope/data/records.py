@@ -134,7 +134,7 @@ def _parquet_file(source: Source):
     try:
         if source.path is not None:
             return pq.ParquetFile(source.path)
-        return pq.ParquetFile(source.fileobj)
+        return pq.ParquetFile(source.reader())
     except (pa.ArrowInvalid, OSError) as exc:
         raise QuerySetError(f"{source.name}: not a readable Parquet file ({exc})") from None
 

@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from semanscope.models.base import Embedder, Family, ModelUnavailable, Progress
-from semanscope.models.truncate import utf8_bound
+from semanscope.models.truncate import search_window, utf8_bound
 
 # files whose bytes define the model: weights, configs, tokenizer vocabularies
 _FINGERPRINT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".json", ".model", ".txt")
@@ -179,14 +179,23 @@ class STEmbedder(Embedder):
         return np.fromiter(map(len, encodings), dtype=np.int64, count=len(inputs))
 
     def truncated(self, texts: Sequence[str]) -> np.ndarray:
-        """True for texts whose ``prompt + text`` exceeds ``max_seq_length`` tokens; only texts
-        whose :func:`~semanscope.models.truncate.utf8_bound` exceeds it are tokenised."""
+        """True for texts whose ``prompt + text`` exceeds ``max_seq_length`` tokens. Only texts
+        whose :func:`~semanscope.models.truncate.utf8_bound` exceeds it are tokenised, and a text
+        longer than the search window (:func:`~semanscope.models.truncate.search_window`) is
+        truncated without tokenising it."""
         out = np.zeros(len(texts), dtype=bool)
-        if self.max_tokens is None:
+        limit = self.max_tokens
+        if limit is None:
             return out
-        candidates = [i for i, t in enumerate(texts) if utf8_bound(self.prompt + t, _SPECIAL_TOKENS) > self.max_tokens]
-        if candidates:
-            out[candidates] = self.token_counts([texts[i] for i in candidates]) > self.max_tokens
+        candidates = [i for i, t in enumerate(texts) if utf8_bound(self.prompt + t, _SPECIAL_TOKENS) > limit]
+        counted = []
+        for i in candidates:
+            if len(search_window(texts[i], limit)) < len(texts[i]):
+                out[i] = True
+            else:
+                counted.append(i)
+        if counted:
+            out[counted] = self.token_counts([texts[i] for i in counted]) > limit
         return out
 
     def _encode(self, texts: Sequence[str], lang: str | None, batch_size: int, progress: Progress | None) -> np.ndarray:

@@ -1,0 +1,70 @@
+"""Explore: one model on one query set - scores, an interactive 3D projection and a linked 2D
+selection view (box / lasso) whose points can become the new language or concept subset."""
+
+import streamlit as st
+
+from semanscope import appcore, ui
+from semanscope.plots import scatter2d, scatter3d
+
+ui.page("Explore")
+COMPONENT_PAIRS = {"components 1-2": (0, 1), "components 1-3": (0, 2), "components 2-3": (1, 2)}
+
+
+def main() -> None:
+    qs = ui.sidebar_view()
+    (key,) = ui.model_picker(multi=False)
+    method, settings, seed = ui.projection_controls()
+    style = ui.display_controls()
+    camera = ui.camera_controls()
+
+    st.title("Explore")
+    run = ui.model_run(key, qs)
+    if not run.ok:
+        ui.show_error(f"{run.name} ({run.key}) {run.status}: {run.message}")
+        return
+    st.caption(f"{run.name} ({run.family}) on **{qs.name}**, languages {', '.join(qs.languages)}")
+    ui.score_metrics(run)
+    ui.show_notes(run)
+    pts = appcore.points(qs)
+    method_name = ui.METHOD_NAMES.get(method, method)
+    Y = ui.projection(run.embeddings, method, settings, seed, f"{method_name} of {len(pts.texts):,} points")
+    if Y is None:
+        return
+
+    view3d = st.container()
+    st.subheader("Linked 2D view")
+    c1, c2 = st.columns(2)
+    pair_name = ui.persistent(c1.radio, "Axes", "explore_pair", "components 1-2", options=list(COMPONENT_PAIRS),
+                              horizontal=True)  # fmt: skip
+    drag = ui.persistent(c2.radio, "Drag to select with", "explore_drag", "box", options=["box", "lasso"],
+                         horizontal=True)  # fmt: skip
+    pair = list(COMPONENT_PAIRS[pair_name])
+    fig2 = scatter2d(Y[:, pair], pts.languages, pts.texts, pts.concept_ids, links=style.links,
+                     marker_size=style.marker_size * 2, opacity=style.opacity)  # fmt: skip
+    fig2.update_layout(dragmode="select" if drag == "box" else "lasso", height=520)
+    chart_key = "explore2d-" + appcore.view_id(qs, key, method, settings, seed, pair)
+    event = st.plotly_chart(fig2, key=chart_key, on_select="rerun", selection_mode=("points", "box", "lasso"))
+    rows = appcore.selected_rows(event.selection if event else None, len(pts.texts))
+    selection = appcore.describe_selection(qs, rows)
+    ui.selection_actions(selection)
+
+    title = f"{run.name}: {qs.name} ({method_name})"
+    fig3 = scatter3d(Y, pts.languages, pts.texts, pts.concept_ids, links=style.links, marker_size=style.marker_size,
+                     opacity=style.opacity, highlight=None if selection.empty else rows, title=title)  # fmt: skip
+    fig3.update_layout(height=640)
+    with view3d:
+        st.plotly_chart(ui.with_camera(fig3, camera), key="explore3d")
+
+    with st.expander("Export figures and scores", icon=":material/download:"):
+        name = f"{qs.name}-{key}-{method}"
+        st.markdown("**3D view** (exports use the camera set in the sidebar)")
+        vector3 = ui.scatter_vector(Y, pts.languages, pts.concept_ids, style, camera, title)
+        ui.figure_downloads(fig3, f"{name}-3d", camera, vector3)
+        st.markdown("**2D view**")
+        vector2 = ui.scatter_vector(Y[:, pair], pts.languages, pts.concept_ids, style, None, title)
+        ui.figure_downloads(fig2, f"{name}-2d", None, vector2)
+        st.markdown("**Scores**")
+        ui.table_downloads(appcore.score_table([run]), f"{name}-scores", caption=f"Scores of {run.name} on {qs.name}")
+
+
+ui.run_page(main)

@@ -1,0 +1,59 @@
+"""Affinity: SA per model with CIs, per language pair, per concept (worst outliers), and the
+static-vs-contextual degradation."""
+
+import streamlit as st
+
+from semanscope import appcore, ui
+from semanscope.plots import retrieval_heatmap, sa_heatmap
+
+ui.page("Affinity")
+
+
+def main() -> None:
+    qs = ui.sidebar_view()
+    keys = ui.model_picker(multi=True)
+    st.title("Semantic Affinity")
+    if not keys:
+        st.info("Choose one or more models in the sidebar.")
+        return
+    runs = ui.model_runs(keys, qs)
+    ok = [r for r in runs if r.ok]
+    if not ok:
+        return
+    st.caption(f"**{qs.name}**: {qs.n_concepts} concepts x {qs.n_languages} languages ({', '.join(qs.languages)})")
+
+    st.header("SA per model")
+    fig = ui.sa_chart(runs, title="Semantic Affinity (95% bootstrap CI over concepts)")
+    st.plotly_chart(fig, key="sa-bars")
+    ui.figure_downloads(fig, f"{qs.name}-sa-per-model")
+    table = appcore.score_table(runs)
+    st.dataframe(table, hide_index=True)
+    ui.table_downloads(table, f"{qs.name}-scores", caption=f"Semantic Affinity and retrieval on {qs.name}")
+
+    st.header("Language pairs")
+    for tab, run in zip(st.tabs([r.key for r in ok]), ok):
+        with tab:
+            sa, ret = run.record.affinity[0], run.record.retrieval
+            c1, c2 = st.columns(2)
+            title = f"SA per language pair: {run.key}"
+            heat = sa_heatmap(sa.pair_sa, sa.languages, title, sa.pair_ci_low, sa.pair_ci_high)
+            c1.plotly_chart(heat, key=f"sa-heat-{run.key}")
+            c2.plotly_chart(retrieval_heatmap(ret.p_at_1, ret.languages, f"P@1: {run.key}"), key=f"p1-heat-{run.key}")
+            ui.table_downloads(appcore.matrix_frame(sa.pair_sa, sa.languages), f"{qs.name}-{run.key}-pair-sa",
+                               caption=f"SA per language pair, {run.key}")  # fmt: skip
+
+    st.header("Per concept: worst outliers")
+    c1, c2 = st.columns(2)
+    key = c1.selectbox("Model", [r.key for r in ok], key="outlier-model")
+    k = c2.slider("Show the worst", 5, 50, 10, key="outlier-k")
+    concepts = appcore.concept_table(next(r for r in ok if r.key == key), qs)
+    st.dataframe(concepts.head(k), hide_index=True)
+    with st.expander(f"All {len(concepts)} concepts"):
+        st.dataframe(concepts, hide_index=True)
+    ui.table_downloads(concepts, f"{qs.name}-{key}-concepts", caption=f"Per-concept SA, {key}")
+
+    st.header("Static vs contextual degradation")
+    ui.degradation_section(runs, qs, name=qs.name)
+
+
+ui.run_page(main)

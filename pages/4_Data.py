@@ -1,0 +1,56 @@
+"""Data: choose the built-in set or upload one (CSV/TSV, JSON lines, Parquet, WebFAQ bitexts,
+XQuAD), see what the loader reported, preview it and pick languages and topics."""
+
+import streamlit as st
+
+from semanscope import appcore, ui
+from semanscope.data.builtin import list_builtin
+from semanscope.cli import XQUAD_DEFAULT
+from semanscope.data.loaders import FORMATS, MAX_FILE_MB
+
+ui.page("Data")
+
+
+def main() -> None:
+    st.title("Data")
+    st.markdown("The query set used by every page. Languages and topics are chosen in the sidebar.")
+    builtin, upload = st.tabs(["Built-in sets", "Upload"])
+    with builtin:
+        for name, text in list_builtin().items():
+            st.button(f"Use built-in '{name}': {text}", on_click=ui.use_builtin, args=(name,), key=f"use-{name}")
+        if XQUAD_DEFAULT.is_file():
+            st.button("Use XQuAD questions (shared data folder)", on_click=ui.use_file,
+                      args=(str(XQUAD_DEFAULT), "xquad"), key="use-xquad")  # fmt: skip
+    with upload:
+        st.file_uploader(
+            f"Query set file(s), up to {MAX_FILE_MB} MB; several files = WebFAQ bitexts or XQuAD files to join",
+            type=["csv", "tsv", "txt", "jsonl", "json", "parquet"], accept_multiple_files=True,
+            key="uploader", on_change=ui.stash_upload,
+        )  # fmt: skip
+        c1, c2 = st.columns(2)
+        fmt = c1.selectbox("Format", ["auto", *FORMATS],
+                           format_func=lambda f: "detect" if f == "auto" else f"{f}: {FORMATS[f]}")  # fmt: skip
+        pivot = c2.text_input("Pivot language (WebFAQ / XQuAD joins)", "en")
+        st.button("Load", type="primary", on_click=ui.load_files, args=(None if fmt == "auto" else fmt, pivot),
+                  disabled=not st.session_state.get(ui.UPLOAD), key="load-upload")  # fmt: skip
+    error = st.session_state.get("data_error")
+    if error:
+        ui.show_error(error, "Loading the data")
+
+    qs = ui.current_dataset()
+    view = ui.sidebar_view()
+    st.header(f"Current set: {qs.name}")
+    prov = qs.provenance
+    st.markdown(f"{qs.n_concepts:,} concepts, {qs.n_languages} languages, {len(qs.topic_names)} topics; "
+                f"license: {prov.get('license') or 'unknown'}; source: {prov.get('source', '-')}")  # fmt: skip
+    for line in st.session_state.get(ui.DATASET_REPORT) or []:
+        st.warning(line, icon=":material/info:")
+    st.dataframe(appcore.language_coverage(qs), hide_index=True)
+    st.header("Current view")
+    dropped = view.provenance.get("dropped_incomplete", 0)
+    note = f" ({dropped} concepts without a text in some chosen language left out)" if dropped else ""
+    st.markdown(f"{view.n_concepts:,} complete concepts in {', '.join(view.languages)}{note}")
+    st.dataframe(view.to_frame().head(500), hide_index=True)
+
+
+ui.run_page(main)

@@ -1,0 +1,313 @@
+"""The ``semanscope`` console script (also ``python -m semanscope``).
+
+Commands:
+
+* ``semanscope setup [--only KEY,...] [--cache DIR]`` - build the models derived offline;
+* ``semanscope models [--cache DIR]`` - the models, their family and availability;
+* ``semanscope study --data builtin|words|PATH --models all|default|a,b --out DIR ...`` - the
+  static-vs-contextual study (:mod:`semanscope.study`) written by :mod:`semanscope.report`.
+
+Exit codes: 0 success; 1 nothing succeeded (no model produced scores: degenerate embeddings
+give an invalid, NaN score; or a setup step failed); 2 bad arguments (unknown model, language
+or topic, missing file), reported in one line without a stack trace. Warnings (loader report,
+truncated texts, degenerate embeddings) go to stderr and into report.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+from semanscope.data.languages import UnknownLanguage, normalize_language
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EMBEDDINGS_SUBDIR = "embeddings"  # <cache>/embeddings: the embedding cache
+PROJECTIONS_SUBDIR = "projections"  # <cache>/projections: cached PHATE projections
+XQUAD_DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "xquad" / "questions.csv"
+
+
+class UsageError(Exception):
+    """Bad command-line input: printed as one line, exit code 2."""
+
+
+def _csv_list(text: str | None) -> list[str] | None:
+    """``"a, b,,c"`` -> ``["a", "b", "c"]``; None stays None."""
+    if text is None:
+        return None
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from semanscope.models.registry import DEFAULT_COMPARISON
+
+    parser = argparse.ArgumentParser(
+        prog="semanscope", description="Do a model's embeddings put translations together?"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{setup,models,study}")
+    cache_help = "cache folder (built models, embeddings, projections); default <repo>/cache or $SEMANSCOPE_CACHE"
+
+    setup = sub.add_parser("setup", help="build the models that need building")
+    setup.add_argument("--only", help="comma-separated model keys to build (default: all that need setup)")
+    setup.add_argument("--cache", type=Path, help=cache_help)
+
+    models = sub.add_parser("models", help="list models, their family and availability")
+    models.add_argument("--cache", type=Path, help=cache_help)
+
+    study = sub.add_parser("study", help="run the static-vs-contextual study and write a report")
+    study.add_argument("--data", default="builtin", help="'builtin' (FAQ set), 'words' or a query-set file (default builtin)")
+    study.add_argument(
+        "--models", default="default",
+        help=f"'all' (every available built-in), 'default' ({','.join(DEFAULT_COMPARISON)}) or comma-separated keys",
+    )  # fmt: skip
+    study.add_argument("--langs", help="comma-separated languages to keep (default: all of the set)")
+    study.add_argument("--topics", help="comma-separated topics of the main data set to keep (default: all)")
+    study.add_argument("--max-concepts", type=int, help="keep at most N concepts of each data set, sampled with --seed")
+    study.add_argument("--seed", type=int, default=0, help="seed of the bootstrap and the concept sample (default 0)")
+    study.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    study.add_argument("--out", type=Path, required=True, help="output folder")
+    study.add_argument("--no-figures", action="store_true", help="skip figures (faster)")
+    study.add_argument(
+        "--xquad", default="auto",
+        help="XQuAD questions CSV for the ranking comparison; 'auto' uses ../shared/data/xquad/questions.csv "
+        "when present, 'none' skips it (default auto)",
+    )  # fmt: skip
+    study.add_argument("--cache", type=Path, help=cache_help)
+    return parser
+
+
+# --------------------------------------------------------------------------- helpers
+class _Bars:
+    """``progress(key, done, total)`` -> one tqdm bar per model (the previous one closes)."""
+
+    def __init__(self) -> None:
+        self.key: str | None = None
+        self.bar = None
+
+    def __call__(self, key: str, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if key != self.key:
+            self.close()
+            self.key, self.bar = key, tqdm(total=total, desc=key, unit="text", leave=True)
+        if self.bar.total != total:
+            self.bar.total = total
+        self.bar.n = done
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        self.key, self.bar = None, None
+
+
+def resolve_models(text: str, cache_dir: Path | None) -> list[str]:
+    """``all`` -> every built-in key; ``default`` -> the default comparison; else validated keys."""
+    from semanscope.models.registry import BUILTIN_KEYS, DEFAULT_COMPARISON
+
+    if text == "all":
+        return list(BUILTIN_KEYS)
+    if text == "default":
+        return list(DEFAULT_COMPARISON)
+    keys = _csv_list(text) or []
+    if not keys:
+        raise UsageError("--models needs 'all', 'default' or comma-separated model keys")
+    unknown = [k for k in keys if k not in BUILTIN_KEYS]
+    if unknown:
+        raise UsageError(f"unknown model(s) {', '.join(unknown)}; known models: {', '.join(BUILTIN_KEYS)}")
+    if len(set(keys)) != len(keys):
+        raise UsageError(f"--models lists a model twice: {text}")
+    return keys
+
+
+def resolve_languages(text: str | None) -> list[str] | None:
+    """Normalise ``--langs`` labels to ISO codes (``German`` -> de)."""
+    labels = _csv_list(text)
+    if labels is None:
+        return None
+    try:
+        return list(dict.fromkeys(normalize_language(label) for label in labels))
+    except UnknownLanguage as exc:
+        raise UsageError(str(exc)) from None
+
+
+def load_main(data: str):
+    """The main query set: ``builtin`` (FAQ), ``words`` or a file (:func:`semanscope.data.loaders.load_queryset`,
+    read with a progress bar; what the loader reports, e.g. dropped rows or very long texts, goes to stderr)."""
+    from semanscope.data.builtin import load_builtin
+    from semanscope.data.loaders import load_queryset
+    from semanscope.data.validation import QuerySetError
+    from semanscope.progress import tqdm_progress
+
+    try:
+        if data in ("builtin", "faq"):
+            return load_builtin("faq")
+        if data == "words":
+            return load_builtin("words")
+        path = Path(data)
+        if not path.is_file():
+            raise UsageError(f"--data: no such file {data!r} (use 'builtin', 'words' or a query-set file)")
+        with tqdm_progress(f"reading {path.name}", unit="row") as progress:
+            result = load_queryset(path, progress=progress)
+        for line in result.report:
+            print(f"--data {path.name}: {line}", file=sys.stderr)
+        return result.queryset
+    except QuerySetError as exc:
+        raise UsageError(f"--data: {exc}") from None
+
+
+def xquad_path(option: str) -> Path | None:
+    """``auto`` -> the shared XQuAD file when present; ``none`` -> None; else an existing file."""
+    if option == "none":
+        return None
+    if option == "auto":
+        return XQUAD_DEFAULT if XQUAD_DEFAULT.is_file() else None
+    path = Path(option)
+    if not path.is_file():
+        raise UsageError(f"--xquad: no such file {option!r}")
+    return path
+
+
+def build_querysets(args: argparse.Namespace, languages: list[str] | None) -> tuple[dict, list[str]]:
+    """Role -> selected query set (main, then words and xquad on the languages shared with main),
+    and notes on comparison sets that were skipped."""
+    from semanscope.data.builtin import load_builtin
+    from semanscope.data.loaders import load_queryset
+    from semanscope.data.validation import QuerySetError
+    from semanscope.study import select_queryset
+
+    main = load_main(args.data)
+    if languages is not None:
+        missing = [lang for lang in languages if lang not in main.languages]
+        if missing:
+            raise UsageError(f"--langs: {main.name} has no {', '.join(missing)}; it has {', '.join(main.languages)}")
+    topics = _csv_list(args.topics)
+    select = dict(max_concepts=args.max_concepts, seed=args.seed)
+    try:
+        main = select_queryset(main, languages=languages, topics=topics, **select)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    sets, notes = {"main": main}, []
+    extra: dict[str, Callable[[], object]] = {}
+    if main.name != "words" and args.data != "words":
+        extra["words"] = lambda: load_builtin("words")
+    path = xquad_path(args.xquad)
+    if path is not None:
+        extra["xquad"] = lambda: load_queryset(path, name="xquad").queryset
+    elif args.xquad == "auto":
+        notes.append(f"XQuAD comparison skipped: {XQUAD_DEFAULT} not found")
+    for role, load in extra.items():
+        try:
+            qs = load()
+        except QuerySetError as exc:
+            raise UsageError(f"--xquad: {exc}") from None
+        shared = [lang for lang in main.languages if lang in qs.languages]
+        if len(shared) < 2:
+            notes.append(f"{role} comparison skipped: it shares fewer than 2 languages with {main.name}")
+            continue
+        try:
+            sets[role] = select_queryset(qs, languages=shared, **select)
+        except ValueError as exc:
+            notes.append(f"{role} comparison skipped: {exc}")
+    return sets, notes
+
+
+# --------------------------------------------------------------------------- commands
+def cmd_setup(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from semanscope.models.setup import SETUP_KEYS, run_setup
+    from semanscope.progress import tqdm_progress
+
+    only = _csv_list(args.only)
+    if only is not None:
+        unknown = [k for k in only if k not in SETUP_KEYS]
+        if unknown:
+            raise UsageError(f"--only: {', '.join(unknown)} need no setup; models built by setup: {', '.join(SETUP_KEYS)}")
+    with tqdm_progress("setup", unit="step") as progress:
+        results = run_setup(args.cache, only=only, progress=progress, log=tqdm.write)
+    failed = [r for r in results if r.status == "failed"]
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from semanscope.models.registry import list_models
+
+    rows = [("key", "family", "dim", "status", "note")]
+    for info in list_models(args.cache):
+        note = info.fix or ("English-only control" if info.english_only else "")
+        rows.append((info.key, info.family, str(info.dim or "?"), info.status, note))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[4])
+    return EXIT_OK
+
+
+def cmd_study(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    if args.n_boot < 0:
+        raise UsageError(f"--n-boot must be >= 0, got {args.n_boot}")
+    if args.max_concepts is not None and args.max_concepts < 3:
+        raise UsageError(f"--max-concepts must be at least 3, got {args.max_concepts}")
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out: {args.out} exists and is not a folder")
+    keys = resolve_models(args.models, args.cache)
+    languages = resolve_languages(args.langs)
+    if languages is not None and len(languages) < 2:
+        raise UsageError(f"--langs needs at least 2 languages, got {', '.join(languages)}")
+    querysets, notes = build_querysets(args, languages)
+
+    from semanscope.cache import EmbeddingCache
+    from semanscope.models.registry import default_cache_dir
+    from semanscope.report import write_report
+    from semanscope.study import run_suite
+
+    cache_dir = args.cache if args.cache is not None else default_cache_dir()
+    bars = _Bars()
+    with EmbeddingCache(cache_dir / EMBEDDINGS_SUBDIR) as cache:
+        try:
+            suite = run_suite(querysets, keys, cache=cache, model_dir=args.cache, seed=args.seed,
+                              n_boot=args.n_boot, progress=bars)  # fmt: skip
+        finally:
+            bars.close()
+    settings = {
+        "command": ["semanscope", *argv],
+        "data": args.data,
+        "models": args.models,
+        "languages": languages,
+        "topics": _csv_list(args.topics),
+        "max_concepts": args.max_concepts,
+        "seed": args.seed,
+        "n_boot": args.n_boot,
+        "xquad": args.xquad,
+        "figures": not args.no_figures,
+    }
+    written = write_report(
+        suite, args.out, settings=settings, notes=notes, figures=not args.no_figures,
+        projection_dir=cache_dir / PROJECTIONS_SUBDIR, log=lambda message: print(message, file=sys.stderr),
+    )  # fmt: skip
+    for run in suite.main.runs:
+        if not run.ok or run.message:
+            print(f"{run.key}: {run.score_status}: {run.message}", file=sys.stderr)
+    print(f"wrote {len(written)} files to {args.out} (report: {args.out / 'report.md'})")
+    return EXIT_OK if any(r.ok and math.isfinite(r.sa) for r in suite.main.runs) else EXIT_FAILED
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` (default ``sys.argv[1:]``) and run the command; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)  # exits 2 with a usage line on malformed arguments
+    try:
+        if args.command == "setup":
+            return cmd_setup(args)
+        if args.command == "models":
+            return cmd_models(args)
+        return cmd_study(args, argv)
+    except UsageError as exc:
+        print(f"semanscope {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,164 @@
+"""Every Streamlit page under ``streamlit.testing.v1.AppTest``: loads cleanly, recomputes its
+scores when the language selection changes, and shows errors as messages.
+
+Fast settings: 12 concepts per view (``SEMANSCOPE_MAX_CONCEPTS``), a fresh cache folder, the
+default models (tokenlearn-static and e5-small-nano, no setup needed). Models and scores are
+cached in-process, so only the first page pays for loading them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import json
+
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from semanscope import appcore, ui  # noqa: E402
+from semanscope.models.base import ModelUnavailable  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = ("app.py", "pages/1_Explore.py", "pages/2_Compare.py", "pages/3_Affinity.py", "pages/4_Data.py")
+TIMEOUT = 300
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fast_app(tmp_path_factory):
+    patch = pytest.MonkeyPatch()
+    patch.setenv("SEMANSCOPE_MAX_CONCEPTS", "12")
+    patch.setenv("SEMANSCOPE_CACHE", str(tmp_path_factory.mktemp("semanscope-cache")))
+    yield
+    patch.undo()
+
+
+def run_page(page: str, **state) -> AppTest:
+    at = AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT)
+    for key, value in state.items():
+        at.session_state[key] = value
+    return at.run()
+
+
+def clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def metrics(at: AppTest) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for m in at.metric:
+        out.setdefault(m.label, []).append(m.value)
+    return out
+
+
+def choose_languages(at: AppTest, languages: list[str]) -> AppTest:
+    return at.sidebar.multiselect(key=f"w:{ui.LANGUAGES}").set_value(languages).run()
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_loads_without_errors(page: str) -> None:
+    at = run_page(page)
+    clean(at)
+    assert at.title or at.header
+
+
+def test_home_runs_the_study() -> None:
+    at = run_page("app.py")
+    at.button[0].click().run()
+    clean(at)
+    scores = at.dataframe[1].value
+    assert list(scores["model"]) == ["tokenlearn-static", "e5-small-nano"]
+    assert scores["SA"].between(0, 1).all() and (scores["concepts"] == 12).all()
+    assert any(m.value.startswith("Static models") for m in at.markdown)
+
+
+def test_explore_scores_follow_the_language_selection() -> None:
+    at = run_page("pages/1_Explore.py")
+    before = metrics(at)
+    assert before["Concepts x languages"] == ["12 x 6"]
+    choose_languages(at, ["en", "de", "zh"])
+    clean(at)
+    after = metrics(at)
+    assert after["Concepts x languages"] == ["12 x 3"]
+    scores = ("Semantic Affinity", "P@1", "MRR")
+    assert [after[k] for k in scores] != [before[k] for k in scores]
+    assert len(at.get("plotly_chart")) == 2  # 3D view and the linked 2D view
+
+
+def test_compare_shows_both_models_and_recomputes() -> None:
+    at = run_page("pages/2_Compare.py")
+    before = metrics(at)["Semantic Affinity"]
+    assert len(before) == 2
+    assert len(at.get("plotly_chart")) == 2
+    choose_languages(at, ["en", "de"])
+    clean(at)
+    after = metrics(at)["Semantic Affinity"]
+    assert len(after) == 2 and all(a != b for a, b in zip(after, before))
+
+
+def figures(at: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def test_compare_uses_one_camera_for_every_model() -> None:
+    at = run_page("pages/2_Compare.py")
+    at.selectbox(key="w:camera_preset").set_value("top (x-y plane)").run()
+    clean(at)
+    expected = appcore.camera_from_view(*appcore.CAMERA_PRESETS["top (x-y plane)"])
+    eyes = [fig["layout"]["scene"]["camera"]["eye"] for fig in figures(at)]
+    assert len(eyes) == 2
+    for eye in eyes:
+        assert eye == pytest.approx(expected["eye"], abs=0.05)
+
+
+def test_explore_with_pca() -> None:
+    at = run_page("pages/1_Explore.py")
+    at.selectbox(key="w:proj_method").set_value("pca").run()
+    clean(at)
+    titles = [fig["layout"].get("title", {}).get("text", "") for fig in figures(at)]
+    assert titles[0].endswith("(PCA)") and len(titles) == 2  # the 3D view, then the linked 2D view
+
+
+def test_affinity_tables_follow_the_language_selection() -> None:
+    at = run_page("pages/3_Affinity.py")
+    before = at.dataframe[0].value.set_index("model")["SA"]
+    choose_languages(at, ["en", "es", "hi"])
+    clean(at)
+    after = at.dataframe[0].value.set_index("model")["SA"]
+    assert list(after.index) == ["tokenlearn-static", "e5-small-nano"]
+    assert (after != before).all()
+    assert any(m.value.startswith("Static models") for m in at.markdown)
+
+
+def test_data_page_bad_upload_shows_an_error_and_stays_usable() -> None:
+    at = run_page("pages/4_Data.py", **{ui.UPLOAD: [("broken.csv", b"id,en,de\nq1,caf\xe9,x\n")]})
+    at.button(key="load-upload").click().run()
+    assert not at.exception
+    assert len(at.error) == 1 and "broken.csv" in at.error[0].value
+    assert at.header[0].value == "Current set: faq"
+    # the session goes on: a good upload replaces the data set everywhere
+    at.session_state[ui.UPLOAD] = [("mine.csv", "id,en,fr\na,one,un\nb,two,deux\nc,three,trois\n".encode())]
+    at.button(key="load-upload").click().run()
+    clean(at)
+    assert at.header[0].value == "Current set: mine"
+    assert at.sidebar.multiselect(key=f"w:{ui.LANGUAGES}").value == ["en", "fr"]
+
+
+def test_model_that_fails_to_load_is_a_message(monkeypatch) -> None:
+    def unavailable(key: str):
+        raise ModelUnavailable(f"{key} is not available: run `semanscope setup`")
+
+    monkeypatch.setattr(ui, "load_embedder", unavailable)
+    at = run_page("pages/1_Explore.py")
+    assert not at.exception
+    assert "semanscope setup" in at.error[0].value
+
+
+def test_sessions_do_not_share_choices() -> None:
+    first, second = run_page("pages/4_Data.py"), run_page("pages/4_Data.py")
+    choose_languages(first, ["en", "de"])
+    second.run()
+    assert first.sidebar.multiselect(key=f"w:{ui.LANGUAGES}").value == ["en", "de"]
+    assert second.sidebar.multiselect(key=f"w:{ui.LANGUAGES}").value == ["en", "de", "es", "zh", "ar", "hi"]

@@ -1,0 +1,286 @@
+"""semanscope.appcore: the app's Streamlit-free logic, checked against hand-computed values."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from fake_embedder import FakeEmbedder
+
+from semanscope import appcore
+from semanscope.data.queryset import QuerySet
+from semanscope.degradation import Gap
+from semanscope.metrics import semantic_affinity
+from semanscope.models.registry import ModelInfo
+from semanscope.plots import camera_to_view
+from semanscope.study import ModelSpec, not_run, run_model, select_queryset
+
+LANGS = ("fr", "en", "de", "zh")
+
+
+def small_set() -> QuerySet:
+    rows = [
+        ("c1", ["bonjour", "hello|hi", "hallo", "你好"], "greet"),
+        ("c2", ["merci", "thanks", "danke", "谢谢"], "greet"),
+        ("c3", ["chat", "cat", "Katze", ""], "animal"),  # no zh
+        ("c4", ["chien", "dog", "Hund", "狗"], "animal"),
+        ("c5", ["eau", "water", "Wasser", "水"], "nature"),
+    ]
+    return QuerySet.from_rows("tiny", LANGS, rows, provenance={"source": "test"})
+
+
+def info(key: str, family: str = "static", status: str = "installed", english_only: bool = False) -> ModelInfo:
+    fix = "" if status == "installed" else "run `semanscope setup`"
+    return ModelInfo(key, key.upper(), family, 8, english_only, "test", False, "", status=status, fix=fix)
+
+
+# --------------------------------------------------------------------------- data
+def test_default_languages_prefers_the_default_six_in_set_order() -> None:
+    assert appcore.default_languages(small_set()) == ["en", "de", "zh"]
+    other = QuerySet.from_rows("x", ("fr", "it", "pt"), [("a", ["1", "2", "3"], None)])
+    assert appcore.default_languages(other) == ["fr", "it", "pt"]
+    assert appcore.default_languages(other, count=2) == ["fr", "it"]
+
+
+def test_default_max_concepts_reads_the_environment() -> None:
+    assert appcore.default_max_concepts({}) is None
+    assert appcore.default_max_concepts({appcore.MAX_CONCEPTS_ENV: " 12 "}) == 12
+    for bad in ("x", "2", "-5"):
+        with pytest.raises(appcore.AppError, match=appcore.MAX_CONCEPTS_ENV):
+            appcore.default_max_concepts({appcore.MAX_CONCEPTS_ENV: bad})
+
+
+def test_select_languages_topics_and_concepts() -> None:
+    qs = small_set()
+    view = appcore.select(qs, ["zh", "en"])
+    assert view.languages == ("en", "zh")  # set order
+    assert view.ids == ("c1", "c2", "c4", "c5")  # c3 has no zh
+    assert view.cells[0] == (("hello", "hi"), ("你好",))
+    assert appcore.select(qs, ["en", "de"], topics=["animal", "nature"]).ids == ("c3", "c4", "c5")
+    assert appcore.select(qs, ["en", "de"], concept_ids=["c5", "c1", "c2"]).ids == ("c1", "c2", "c5")
+    # the cap samples like the CLI does (same seed, same concepts)
+    capped = appcore.select(qs, ["en", "de"], max_concepts=3, seed=4)
+    assert capped.ids == select_queryset(qs, languages=["en", "de"], max_concepts=3, seed=4).ids
+    assert len(capped.ids) == 3
+
+
+@pytest.mark.parametrize(
+    "languages, kwargs, message",
+    [
+        (["en"], {}, "at least 2 languages"),
+        (["en", "de"], {"concept_ids": ["c1", "c2"]}, "only 2 complete concept"),
+        (["en", "de"], {"topics": ["space"]}, "unknown topic"),
+        (["en", "xx"], {}, "unknown language"),
+    ],
+)
+def test_select_errors_are_app_errors(languages, kwargs, message) -> None:
+    with pytest.raises(appcore.AppError, match=message):
+        appcore.select(small_set(), languages, **kwargs)
+
+
+def test_queryset_key_follows_content() -> None:
+    qs = small_set()
+    assert appcore.queryset_key(qs) == appcore.queryset_key(small_set())
+    last = (("eau",), ("Water",), ("Wasser",), ("水",))  # one capital letter differs
+    changed = QuerySet(qs.name, qs.languages, qs.ids, (*qs.cells[:-1], last))
+    assert appcore.queryset_key(changed) != appcore.queryset_key(qs)
+    assert appcore.queryset_key(qs.subset(["en", "de"])) != appcore.queryset_key(qs.subset(["en", "fr"]))
+    assert appcore.view_id(qs, "phate", 1) != appcore.view_id(qs, "phate", 2)
+    assert appcore.view_id(qs, "phate", 1) == appcore.view_id(small_set(), "phate", 1)
+
+
+def test_language_coverage_counts() -> None:
+    table = appcore.language_coverage(small_set())
+    assert list(table["language"]) == list(LANGS)
+    assert list(table["concepts"]) == [5, 5, 5, 4]
+    assert list(table["missing"]) == [0, 0, 0, 1]
+    assert list(table["texts"]) == [5, 6, 5, 4]
+    en = ["hello", "hi", "thanks", "cat", "dog", "water"]
+    assert table["mean chars"][1] == pytest.approx(np.mean([len(t) for t in en]))
+
+
+def test_points_label_every_item_row() -> None:
+    qs = small_set().subset(["en", "zh"])
+    pts = appcore.points(qs)
+    assert pts.texts[:4] == ["hello", "hi", "你好", "thanks"]
+    assert pts.languages[:4] == ["en", "en", "zh", "en"]
+    assert pts.concept_ids[:4] == ["c1", "c1", "c1", "c2"]
+    assert len(pts.texts) == len(qs.items().texts) == 9
+
+
+# --------------------------------------------------------------------------- uploads
+def test_load_upload_reads_a_csv() -> None:
+    data = "id,topic,en,de\nq1,a,one,eins\nq2,a,two,zwei\nq3,b,three|3,drei\n".encode()
+    result = appcore.load_upload([("../../sets/my set.csv", data)])
+    qs = result.queryset
+    assert qs.languages == ("en", "de")
+    assert qs.ids == ("q1", "q2", "q3")
+    assert qs.cells[2] == (("three", "3"), ("drei",))
+    assert qs.provenance["source"] == "my set.csv"  # path parts dropped
+
+
+@pytest.mark.parametrize(
+    "files, message",
+    [
+        ([], "no file uploaded"),
+        ([("bad.csv", b"id,en,de\nq1,caf\xe9,x\nq2,a,b\nq3,c,d\n")], "bad.csv"),  # cp1252 byte, not UTF-8
+        ([("empty.csv", b"")], "empty"),
+        ([("book.csv", b"PK\x03\x04" + b"\x00" * 64)], "zip"),
+        ([("broken.parquet", b"PAR1 this is not parquet PAR1")], "broken.parquet"),
+        ([("one.csv", b"id,en\nq1,a\nq2,b\nq3,c\n")], "at least 2 languages|language"),
+    ],
+)
+def test_load_upload_bad_input_is_an_app_error(files, message) -> None:
+    with pytest.raises(appcore.AppError, match=message):
+        appcore.load_upload(files)
+
+
+def test_load_upload_parquet_bytes() -> None:
+    frame = pd.DataFrame({"id": ["a", "b", "c"], "en": ["x", "y", "z"], "es": ["xx", "yy", "zz"]})
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer)
+    qs = appcore.load_upload([("set.parquet", buffer.getvalue())]).queryset
+    assert qs.languages == ("en", "es")
+    assert qs.cells[1] == (("y",), ("yy",))
+
+
+# --------------------------------------------------------------------------- models
+def test_split_and_default_models() -> None:
+    infos = [
+        info("e5-small-st", "contextual", "needs-setup"),
+        info("tokenlearn-static", "static"),
+        info("minilm-en", "contextual", english_only=True),
+        info("e5-small-nano", "contextual"),
+    ]
+    available, unavailable = appcore.split_models(infos)
+    assert [i.key for i in available] == ["tokenlearn-static", "minilm-en", "e5-small-nano"]
+    assert [i.key for i in unavailable] == ["e5-small-st"]
+    assert appcore.default_models(infos) == ["tokenlearn-static", "e5-small-nano"]
+    # preferred contextual missing: first static + first multilingual contextual
+    no_nano = [i for i in infos if i.key != "e5-small-nano"] + [info("use-m3", "contextual")]
+    assert appcore.default_models(no_nano) == ["tokenlearn-static", "use-m3"]
+    assert appcore.default_models([info("only", "static")]) == ["only"]
+    assert appcore.default_models([]) == []
+    note = appcore.unavailable_note(infos[0])
+    assert "E5-SMALL-ST" in note and "needs setup" in note and "semanscope setup" in note
+
+
+# --------------------------------------------------------------------------- projection + camera
+def test_projection_settings() -> None:
+    auto = appcore.projection_settings("phate", knn=7, t=None, n_landmark=None)
+    assert auto == {"knn": 7, "t": "auto", "n_landmark": None}
+    assert appcore.projection_settings("phate", knn=5, t=12, n_landmark=300) == {"knn": 5, "t": 12, "n_landmark": 300}
+    assert appcore.projection_settings("pca", knn=5, t=12, n_landmark=300) == {}
+
+
+@pytest.mark.parametrize("elevation, azimuth, distance", [(0, 0, 2), (30, 45, 1.5), (-20, 135, 3), (60, -100, 2.2)])
+def test_camera_round_trip(elevation, azimuth, distance) -> None:
+    camera = appcore.camera_from_view(elevation, azimuth, distance)
+    eye = camera["eye"]
+    assert math.hypot(eye["x"], eye["y"], eye["z"]) == pytest.approx(distance)
+    assert camera_to_view(camera) == pytest.approx((elevation, azimuth), abs=1e-9)
+    assert camera["up"] == {"x": 0.0, "y": 0.0, "z": 1.0}
+
+
+def test_default_camera_is_plotlys() -> None:
+    eye = appcore.camera_from_view(*appcore.CAMERA_PRESETS["plotly default"])["eye"]
+    assert [eye[k] for k in "xyz"] == pytest.approx([1.25, 1.25, 1.25])
+    with pytest.raises(appcore.AppError):
+        appcore.camera_from_view(10, 10, 0)
+
+
+# --------------------------------------------------------------------------- selection
+def test_selected_rows_from_plotly_state() -> None:
+    state = {
+        "points": [
+            {"customdata": 7, "curve_number": 1},
+            {"customdata": [3, "extra"]},
+            {"customdata": 7.0},
+            {"point_index": 4},  # a link line: no customdata
+            {"customdata": 99},  # stale (outside the view)
+            {"customdata": True},
+            {"customdata": "5"},
+        ],
+        "box": [{}],
+    }
+    assert appcore.selected_rows(state, n_rows=10).tolist() == [3, 7]
+    assert appcore.selected_rows(None, 10).tolist() == []
+    assert appcore.selected_rows({"points": []}, 10).tolist() == []
+
+
+def test_describe_selection() -> None:
+    qs = small_set().subset(["en", "de", "zh"])  # c3 dropped; rows: c1 en en de zh, c2 en de zh, ...
+    items = qs.items()
+    rows = np.array([5, 1, 3, 3])
+    sel = appcore.describe_selection(qs, rows)
+    assert sel.rows.tolist() == [1, 3, 5]
+    assert sel.concept_ids == tuple(sorted({qs.ids[items.concept[r]] for r in (1, 3, 5)}, key=qs.ids.index))
+    assert sel.concept_ids == ("c1", "c2")
+    assert sel.languages == ("en", "de", "zh")
+    assert appcore.describe_selection(qs, np.zeros(0, dtype=int)).empty
+    with pytest.raises(appcore.AppError):
+        appcore.describe_selection(qs, np.array([len(items.texts)]))
+
+
+# --------------------------------------------------------------------------- tables
+@pytest.fixture(scope="module")
+def runs() -> list:
+    qs = small_set().subset(["en", "de", "zh"])
+    static = FakeEmbedder(16, salt="s")
+    run = run_model(qs, static, n_boot=50)
+    spec = ModelSpec("ctx", "Ctx", "contextual", False, lambda: None)
+    missing = not_run(spec, "unavailable", "run `semanscope setup`")
+    return [qs, run, missing]
+
+
+def test_score_table(runs) -> None:
+    qs, run, missing = runs
+    table = appcore.score_table([run, missing])
+    sa = run.record.affinity[0]
+    first = table.iloc[0]
+    assert first["model"] == "fake-s" and first["status"] == "ok" and first["role"] == "static"
+    assert first["SA"] == sa.sa and (first["SA low"], first["SA high"]) == (sa.ci_low, sa.ci_high)
+    assert first["P@1"] == run.record.retrieval.mean_p_at_1
+    assert (first["concepts"], first["languages"]) == (4, 3)
+    second = table.iloc[1]
+    assert second["status"] == "unavailable" and math.isnan(second["SA"]) and "setup" in second["note"]
+
+
+def test_concept_table_is_sorted_worst_first(runs) -> None:
+    qs, run, missing = runs
+    table = appcore.concept_table(run, qs)
+    items = qs.items()
+    reference = semantic_affinity(run.embeddings, items.concept, items.lang, n_boot=0, concept_ids=qs.ids)
+    by_id = dict(zip(reference.concept_ids, reference.sa_per_concept))
+    assert list(table["SA_i"]) == sorted(by_id.values())
+    for _, row in table.iterrows():
+        assert row["SA_i"] == pytest.approx(by_id[row["concept"]])
+    assert table.columns[-1] == "text (en)"
+    assert table.set_index("concept").loc["c1", "text (en)"] == "hello|hi"
+    assert table.set_index("concept").loc["c4", "topic"] == "animal"
+    with pytest.raises(appcore.AppError, match="unavailable"):
+        appcore.concept_table(missing, qs)
+
+
+def test_matrix_frame() -> None:
+    m = np.array([[np.nan, 0.5], [0.5, np.nan]])
+    frame = appcore.matrix_frame(m, ["en", "de"])
+    assert list(frame.columns) == ["language", "en", "de"]
+    assert frame.iloc[1, 1] == 0.5 and math.isnan(frame.iloc[0, 1])
+    with pytest.raises(ValueError):
+        appcore.matrix_frame(m, ["en"])
+
+
+def test_gap_matrix_places_pairs_symmetrically() -> None:
+    labels = ("all", "en-de", "en-zh", "de-zh", "Han-Latin")
+    values = np.array([0.1, 0.2, 0.3, 0.4, 0.35])
+    nan = np.full(5, np.nan)
+    gap = Gap(labels, values, values, values, nan, nan, nan, nan, nan, 10, 0, 0, 0.95)
+    z = appcore.gap_matrix(gap, ["en", "de", "zh"])
+    expected = np.array([[np.nan, 0.2, 0.3], [0.2, np.nan, 0.4], [0.3, 0.4, np.nan]])
+    np.testing.assert_array_equal(z, expected)
+    # a language the gap does not cover stays NaN
+    assert np.isnan(appcore.gap_matrix(gap, ["en", "fr"])[0, 1])
