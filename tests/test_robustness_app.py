@@ -21,7 +21,6 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from fake_embedder import FakeEmbedder  # noqa: E402
 from semanscope import ui  # noqa: E402
 from semanscope.data import validation  # noqa: E402
-from semanscope.data.queryset import QuerySet  # noqa: E402
 from semanscope.models import registry  # noqa: E402
 from semanscope.models.build_static import save_model2vec  # noqa: E402
 
