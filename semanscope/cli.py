@@ -202,7 +202,7 @@ def build_querysets(args: argparse.Namespace, languages: list[str] | None) -> tu
         try:
             qs = load()
         except QuerySetError as exc:
-            raise UsageError(f"--xquad: {exc}") from None
+            raise UsageError(f"{'--xquad' if role == 'xquad' else role}: {exc}") from None
         shared = [lang for lang in main.languages if lang in qs.languages]
         if len(shared) < 2:
             notes.append(f"{role} comparison skipped: it shares fewer than 2 languages with {main.name}")
@@ -225,7 +225,7 @@ def cmd_setup(args: argparse.Namespace) -> int:
     if only is not None:
         unknown = [k for k in only if k not in SETUP_KEYS]
         if unknown:
-            raise UsageError(f"--only: {', '.join(unknown)} need no setup; models built by setup: {', '.join(SETUP_KEYS)}")
+            raise UsageError(f"--only: {', '.join(unknown)}: not a model that setup builds; it builds {', '.join(SETUP_KEYS)}")
     with tqdm_progress("setup", unit="step") as progress:
         results = run_setup(args.cache, only=only, progress=progress, log=tqdm.write)
     failed = [r for r in results if r.status == "failed"]

@@ -343,7 +343,7 @@ def render_markdown(suite: Suite, settings: dict, notes: Sequence[str], figures:
     lines += [f"- note: {n}" for n in notes]
     if figures:
         lines += ["", "## Figures", ""]
-        lines += [f"![{p.stem}]({p.relative_to(out).as_posix()})" for p in figures if p.suffix == ".png"]
+        lines += [f"![{p.stem}]({p.relative_to(out).as_posix()})\n" for p in figures if p.suffix == ".png"]
     return "\n".join(lines).rstrip() + "\n"
 
 

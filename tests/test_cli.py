@@ -46,7 +46,7 @@ def test_bad_study_arguments_exit_2_with_one_line(argv, message, capsys, tmp_pat
 
 def test_bad_setup_key_and_malformed_options_exit_2(capsys):
     code, _, err = _run(["setup", "--only", "tokenlearn-static"], capsys)
-    assert code == 2 and "need no setup" in err
+    assert code == 2 and "not a model that setup builds" in err
     with pytest.raises(SystemExit) as exc:
         cli.main(["study", "--n-boot", "many", "--out", "x"])
     assert exc.value.code == 2
