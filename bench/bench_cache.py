@@ -106,8 +106,10 @@ def bench(embedder: Embedder, texts: list[str]) -> None:
     overhead = cold - timed.seconds
     print(f"{embedder.name}: {len(texts)} texts, cache {volume / 2**20:.1f} MiB on disk")
     print(f"  model only (inside cold run) {timed.seconds:8.3f} s")
-    print(f"  cold encode_cached           {cold:8.3f} s  (overhead {overhead:.3f} s = {overhead / len(texts) * 1e6:.0f} us/text,"
-          f" {100 * overhead / timed.seconds:.1f}% of model time)")
+    print(
+        f"  cold encode_cached           {cold:8.3f} s  (overhead {overhead:.3f} s = {overhead / len(texts) * 1e6:.0f} us/text,"
+        f" {100 * overhead / timed.seconds:.1f}% of model time)"
+    )
     print(f"  warm encode_cached           {warm:8.3f} s  ({warm / len(texts) * 1e6:.1f} us/text)")
     print(f"  cold / warm                  {cold / warm:8.1f}x")
 

@@ -72,8 +72,10 @@ def best_time(fn, repeat: int):
 
 def bench_sa(sizes: list[int], L: int, d: int, naive_max: int) -> None:
     print(f"\nSemantic Affinity (cosine, joint + {L}x{L} pair matrix), L={L}, d={d}")
-    print(f"{'N':>7} {'fast s':>8} {'cpu s':>6} {'+boot s':>8} {'cpu s':>6} {'naive s':>8} {'cpu s':>7} "
-          f"{'speed-up':>8}  agreement")  # fmt: skip
+    print(
+        f"{'N':>7} {'fast s':>8} {'cpu s':>6} {'+boot s':>8} {'cpu s':>6} {'naive s':>8} {'cpu s':>7} "
+        f"{'speed-up':>8}  agreement"
+    )
     for N in sizes:
         X, concept, lang = random_parallel(N, L, d, noise=1.0)
         repeat = 3 if N <= 10_000 else 1
@@ -96,8 +98,10 @@ def bench_sa(sizes: list[int], L: int, d: int, naive_max: int) -> None:
 
 def bench_retrieval(cases: list[tuple[int, int]], d: int) -> None:
     print(f"\nRetrieval (P@1 / MRR, all ordered pairs, block=512), d={d}")
-    print(f"{'N':>7} {'L':>3} {'pairs':>6} {'time s':>8} {'cpu s':>8} {'cpu s/pair':>10} {'peak MB':>8} "
-          f"{'input MB':>9}  mean P@1")  # fmt: skip
+    print(
+        f"{'N':>7} {'L':>3} {'pairs':>6} {'time s':>8} {'cpu s':>8} {'cpu s/pair':>10} {'peak MB':>8} "
+        f"{'input MB':>9}  mean P@1"
+    )
     for N, L in cases:
         X, concept, lang = random_parallel(N, L, d, noise=2.0, seed=1)
         tracemalloc.start()
@@ -105,8 +109,10 @@ def bench_retrieval(cases: list[tuple[int, int]], d: int) -> None:
         peak = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
         pairs = L * (L - 1)
-        print(f"{N:>7} {L:>3} {pairs:>6} {wall:>8.1f} {cpu:>8.1f} {cpu / (pairs / 2):>10.2f} {peak:>8.0f} "
-              f"{X.nbytes / 2**20:>9.0f}  {res.mean_p_at_1:.3f}")  # fmt: skip
+        print(
+            f"{N:>7} {L:>3} {pairs:>6} {wall:>8.1f} {cpu:>8.1f} {cpu / (pairs / 2):>10.2f} {peak:>8.0f} "
+            f"{X.nbytes / 2**20:>9.0f}  {res.mean_p_at_1:.3f}"
+        )
     print("  peak MB = new allocations during the call (tracemalloc);")
     print("  cpu s/pair = per unordered pair (one tile pass serves both directions)")
 

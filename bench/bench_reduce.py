@@ -51,8 +51,10 @@ def main() -> None:
     args = parser.parse_args()
 
     threads = args.native_threads or None
-    print(f"PHATE 3D, d=384, defaults (knn=5, decay=40, t=auto, n_landmark=2000 random, sgd MDS, n_jobs=2); "
-          f"nproc={os.cpu_count()}, native threads={threads or 'library default'}")
+    print(
+        f"PHATE 3D, d=384, defaults (knn=5, decay=40, t=auto, n_landmark=2000 random, sgd MDS, n_jobs=2); "
+        f"nproc={os.cpu_count()}, native threads={threads or 'library default'}"
+    )
     header = f"{'N':>6} {'wall s':>8} {'cpu s':>8} {'s/1k pts':>9} {'x N0':>6} {'load':>5}"
     if args.compare_spectral:
         header += f" {'spectral s':>11} {'spectral/random':>16}"

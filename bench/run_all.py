@@ -39,7 +39,9 @@ def machine() -> str:
         pass
     ram = "unknown RAM"
     try:
-        kib = int(next(l for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")).split()[1])
+        kib = int(
+            next(l for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")).split()[1]
+        )
         ram = f"{kib / 2**20:.0f} GiB RAM"
     except (OSError, StopIteration, ValueError):
         pass

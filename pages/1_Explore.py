@@ -34,13 +34,22 @@ def main() -> None:
     view3d = st.container()
     st.subheader("Linked 2D view")
     c1, c2 = st.columns(2)
-    pair_name = ui.persistent(c1.radio, "Axes", "explore_pair", "components 1-2", options=list(COMPONENT_PAIRS),
-                              horizontal=True)  # fmt: skip
-    drag = ui.persistent(c2.radio, "Drag to select with", "explore_drag", "box", options=["box", "lasso"],
-                         horizontal=True)  # fmt: skip
+    pair_name = ui.persistent(
+        c1.radio, "Axes", "explore_pair", "components 1-2", options=list(COMPONENT_PAIRS), horizontal=True
+    )
+    drag = ui.persistent(
+        c2.radio, "Drag to select with", "explore_drag", "box", options=["box", "lasso"], horizontal=True
+    )
     pair = list(COMPONENT_PAIRS[pair_name])
-    fig2 = scatter2d(Y[:, pair], pts.languages, pts.texts, pts.concept_ids, links=style.links,
-                     marker_size=style.marker_size * 2, opacity=style.opacity)  # fmt: skip
+    fig2 = scatter2d(
+        Y[:, pair],
+        pts.languages,
+        pts.texts,
+        pts.concept_ids,
+        links=style.links,
+        marker_size=style.marker_size * 2,
+        opacity=style.opacity,
+    )
     fig2.update_layout(dragmode="select" if drag == "box" else "lasso", height=520)
     chart_key = "explore2d-" + appcore.view_id(qs, key, method, settings, seed, pair)
     event = st.plotly_chart(fig2, key=chart_key, on_select="rerun", selection_mode=("points", "box", "lasso"))
@@ -49,8 +58,17 @@ def main() -> None:
     ui.selection_actions(selection)
 
     title = f"{run.name}: {qs.name} ({method_name})"
-    fig3 = scatter3d(Y, pts.languages, pts.texts, pts.concept_ids, links=style.links, marker_size=style.marker_size,
-                     opacity=style.opacity, highlight=None if selection.empty else rows, title=title)  # fmt: skip
+    fig3 = scatter3d(
+        Y,
+        pts.languages,
+        pts.texts,
+        pts.concept_ids,
+        links=style.links,
+        marker_size=style.marker_size,
+        opacity=style.opacity,
+        highlight=None if selection.empty else rows,
+        title=title,
+    )
     fig3.update_layout(height=640)
     with view3d:
         st.plotly_chart(ui.with_camera(fig3, camera), key="explore3d")

@@ -19,8 +19,10 @@ def main() -> None:
     if not keys:
         st.info("Choose two or more models in the sidebar.")
         return
-    st.caption(f"**{qs.name}**: the same {qs.n_concepts} concepts in {', '.join(qs.languages)} for every model; "
-               "one camera (sidebar) for all views.")  # fmt: skip
+    st.caption(
+        f"**{qs.name}**: the same {qs.n_concepts} concepts in {', '.join(qs.languages)} for every model; "
+        "one camera (sidebar) for all views."
+    )
     runs = ui.model_runs(keys, qs)
     ok = [r for r in runs if r.ok]
     pts = appcore.points(qs)
@@ -36,8 +38,16 @@ def main() -> None:
                 if Y is None:
                     continue
                 title = f"{run.key} ({method_name})"
-                fig = scatter3d(Y, pts.languages, pts.texts, pts.concept_ids, links=style.links,
-                                marker_size=style.marker_size, opacity=style.opacity, title=title)  # fmt: skip
+                fig = scatter3d(
+                    Y,
+                    pts.languages,
+                    pts.texts,
+                    pts.concept_ids,
+                    links=style.links,
+                    marker_size=style.marker_size,
+                    opacity=style.opacity,
+                    title=title,
+                )
                 fig.update_layout(height=520)
                 st.plotly_chart(ui.with_camera(fig, camera), key=f"compare3d-{run.key}")
                 with st.expander("Export", icon=":material/download:"):

@@ -39,8 +39,11 @@ def main() -> None:
             heat = sa_heatmap(sa.pair_sa, sa.languages, title, sa.pair_ci_low, sa.pair_ci_high)
             c1.plotly_chart(heat, key=f"sa-heat-{run.key}")
             c2.plotly_chart(retrieval_heatmap(ret.p_at_1, ret.languages, f"P@1: {run.key}"), key=f"p1-heat-{run.key}")
-            ui.table_downloads(appcore.matrix_frame(sa.pair_sa, sa.languages), f"{qs.name}-{run.key}-pair-sa",
-                               caption=f"SA per language pair, {run.key}")  # fmt: skip
+            ui.table_downloads(
+                appcore.matrix_frame(sa.pair_sa, sa.languages),
+                f"{qs.name}-{run.key}-pair-sa",
+                caption=f"SA per language pair, {run.key}",
+            )
 
     st.header("Per concept: worst outliers")
     c1, c2 = st.columns(2)

@@ -19,20 +19,33 @@ def main() -> None:
         for name, text in list_builtin().items():
             st.button(f"Use built-in '{name}': {text}", on_click=ui.use_builtin, args=(name,), key=f"use-{name}")
         if XQUAD_DEFAULT.is_file():
-            st.button("Use XQuAD questions (shared data folder)", on_click=ui.use_file,
-                      args=(str(XQUAD_DEFAULT), "xquad"), key="use-xquad")  # fmt: skip
+            st.button(
+                "Use XQuAD questions (shared data folder)",
+                on_click=ui.use_file,
+                args=(str(XQUAD_DEFAULT), "xquad"),
+                key="use-xquad",
+            )
     with upload:
         st.file_uploader(
             f"Query set file(s), up to {MAX_FILE_MB} MB; several files = WebFAQ bitexts or XQuAD files to join",
-            type=["csv", "tsv", "txt", "jsonl", "json", "parquet"], accept_multiple_files=True,
-            key="uploader", on_change=ui.stash_upload,
-        )  # fmt: skip
+            type=["csv", "tsv", "txt", "jsonl", "json", "parquet"],
+            accept_multiple_files=True,
+            key="uploader",
+            on_change=ui.stash_upload,
+        )
         c1, c2 = st.columns(2)
-        fmt = c1.selectbox("Format", ["auto", *FORMATS],
-                           format_func=lambda f: "detect" if f == "auto" else f"{f}: {FORMATS[f]}")  # fmt: skip
+        fmt = c1.selectbox(
+            "Format", ["auto", *FORMATS], format_func=lambda f: "detect" if f == "auto" else f"{f}: {FORMATS[f]}"
+        )
         pivot = c2.text_input("Pivot language (WebFAQ / XQuAD joins)", "en")
-        st.button("Load", type="primary", on_click=ui.load_files, args=(None if fmt == "auto" else fmt, pivot),
-                  disabled=not st.session_state.get(ui.UPLOAD), key="load-upload")  # fmt: skip
+        st.button(
+            "Load",
+            type="primary",
+            on_click=ui.load_files,
+            args=(None if fmt == "auto" else fmt, pivot),
+            disabled=not st.session_state.get(ui.UPLOAD),
+            key="load-upload",
+        )
     error = st.session_state.get("data_error")
     if error:
         ui.show_error(error, "Loading the data")
@@ -41,8 +54,10 @@ def main() -> None:
     view = ui.sidebar_view()
     st.header(f"Current set: {qs.name}")
     prov = qs.provenance
-    st.markdown(f"{qs.n_concepts:,} concepts, {qs.n_languages} languages, {len(qs.topic_names)} topics; "
-                f"license: {prov.get('license') or 'unknown'}; source: {prov.get('source', '-')}")  # fmt: skip
+    st.markdown(
+        f"{qs.n_concepts:,} concepts, {qs.n_languages} languages, {len(qs.topic_names)} topics; "
+        f"license: {prov.get('license') or 'unknown'}; source: {prov.get('source', '-')}"
+    )
     for line in st.session_state.get(ui.DATASET_REPORT) or []:
         st.warning(line, icon=":material/info:")
     st.dataframe(appcore.language_coverage(qs), hide_index=True)

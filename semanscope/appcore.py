@@ -149,13 +149,15 @@ def language_coverage(qs: QuerySet) -> pd.DataFrame:
     for j, lang in enumerate(qs.languages):
         cells = [row[j] for row in qs.cells]
         texts = [t for cell in cells for t in cell]
-        rows.append({
-            "language": lang,
-            "concepts": sum(1 for c in cells if c),
-            "missing": sum(1 for c in cells if not c),
-            "texts": len(texts),
-            "mean chars": float(np.mean([len(t) for t in texts])) if texts else float("nan"),
-        })  # fmt: skip
+        rows.append(
+            {
+                "language": lang,
+                "concepts": sum(1 for c in cells if c),
+                "missing": sum(1 for c in cells if not c),
+                "texts": len(texts),
+                "mean chars": float(np.mean([len(t) for t in texts])) if texts else float("nan"),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -296,11 +298,20 @@ def score_table(runs: Sequence[ModelRun]) -> pd.DataFrame:
         row["status"] = run.score_status
         if run.ok:
             sa, ret = run.record.affinity[0], run.record.retrieval
-            row.update({
-                "SA": sa.sa, "SA low": sa.ci_low, "SA high": sa.ci_high,
-                "P@1": ret.mean_p_at_1, "P@1 low": ret.p_at_1_ci_low, "P@1 high": ret.p_at_1_ci_high,
-                "MRR": ret.mean_mrr, "concepts": sa.n_concepts, "languages": sa.n_languages, "note": run.message,
-            })  # fmt: skip
+            row.update(
+                {
+                    "SA": sa.sa,
+                    "SA low": sa.ci_low,
+                    "SA high": sa.ci_high,
+                    "P@1": ret.mean_p_at_1,
+                    "P@1 low": ret.p_at_1_ci_low,
+                    "P@1 high": ret.p_at_1_ci_high,
+                    "MRR": ret.mean_mrr,
+                    "concepts": sa.n_concepts,
+                    "languages": sa.n_languages,
+                    "note": run.message,
+                }
+            )
         else:
             row.update({k: nan for k in ("SA", "SA low", "SA high", "P@1", "P@1 low", "P@1 high", "MRR")})
             row.update({"concepts": 0, "languages": 0, "note": run.message})
@@ -318,15 +329,19 @@ def concept_table(run: ModelRun, qs: QuerySet) -> pd.DataFrame:
     where = {cid: k for k, cid in enumerate(qs.ids)}
     ret_pos = {cid: k for k, cid in enumerate(ret.concept_ids)}
     nan = float("nan")
-    frame = pd.DataFrame({
-        "concept": list(sa.concept_ids),
-        "topic": [qs.topics[where[c]] if c in where else None for c in sa.concept_ids],
-        "SA_i": sa.sa_per_concept,
-        "v_i": sa.v,
-        "P@1_i": [ret.p_at_1_per_concept[ret_pos[c]] if c in ret_pos else nan for c in sa.concept_ids],
-        "MRR_i": [ret.mrr_per_concept[ret_pos[c]] if c in ret_pos else nan for c in sa.concept_ids],
-        f"text ({qs.languages[0]})": ["|".join(qs.cells[where[c]][0]) if c in where else "" for c in sa.concept_ids],
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "concept": list(sa.concept_ids),
+            "topic": [qs.topics[where[c]] if c in where else None for c in sa.concept_ids],
+            "SA_i": sa.sa_per_concept,
+            "v_i": sa.v,
+            "P@1_i": [ret.p_at_1_per_concept[ret_pos[c]] if c in ret_pos else nan for c in sa.concept_ids],
+            "MRR_i": [ret.mrr_per_concept[ret_pos[c]] if c in ret_pos else nan for c in sa.concept_ids],
+            f"text ({qs.languages[0]})": [
+                "|".join(qs.cells[where[c]][0]) if c in where else "" for c in sa.concept_ids
+            ],
+        }
+    )
     return frame.sort_values(["SA_i", "concept"], kind="stable").reset_index(drop=True)
 
 

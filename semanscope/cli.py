@@ -57,11 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--cache", type=Path, help=cache_help)
 
     study = sub.add_parser("study", help="run the static-vs-contextual study and write a report")
-    study.add_argument("--data", default="builtin", help="'builtin' (FAQ set), 'words' or a query-set file (default builtin)")
     study.add_argument(
-        "--models", default="default",
+        "--data", default="builtin", help="'builtin' (FAQ set), 'words' or a query-set file (default builtin)"
+    )
+    study.add_argument(
+        "--models",
+        default="default",
         help=f"'all' (every available built-in), 'default' ({','.join(DEFAULT_COMPARISON)}) or comma-separated keys",
-    )  # fmt: skip
+    )
     study.add_argument("--langs", help="comma-separated languages to keep (default: all of the set)")
     study.add_argument("--topics", help="comma-separated topics of the main data set to keep (default: all)")
     study.add_argument("--max-concepts", type=int, help="keep at most N concepts of each data set, sampled with --seed")
@@ -70,10 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--out", type=Path, required=True, help="output folder")
     study.add_argument("--no-figures", action="store_true", help="skip figures (faster)")
     study.add_argument(
-        "--xquad", default="auto",
+        "--xquad",
+        default="auto",
         help="XQuAD questions CSV for the ranking comparison; 'auto' uses ../shared/data/xquad/questions.csv "
         "when present, 'none' skips it (default auto)",
-    )  # fmt: skip
+    )
     study.add_argument("--cache", type=Path, help=cache_help)
     return parser
 
@@ -225,7 +229,9 @@ def cmd_setup(args: argparse.Namespace) -> int:
     if only is not None:
         unknown = [k for k in only if k not in SETUP_KEYS]
         if unknown:
-            raise UsageError(f"--only: {', '.join(unknown)}: not a model that setup builds; it builds {', '.join(SETUP_KEYS)}")
+            raise UsageError(
+                f"--only: {', '.join(unknown)}: not a model that setup builds; it builds {', '.join(SETUP_KEYS)}"
+            )
     with tqdm_progress("setup", unit="step") as progress:
         results = run_setup(args.cache, only=only, progress=progress, log=tqdm.write)
     failed = [r for r in results if r.status == "failed"]
@@ -267,8 +273,9 @@ def cmd_study(args: argparse.Namespace, argv: Sequence[str]) -> int:
     bars = _Bars()
     with EmbeddingCache(cache_dir / EMBEDDINGS_SUBDIR) as cache:
         try:
-            suite = run_suite(querysets, keys, cache=cache, model_dir=args.cache, seed=args.seed,
-                              n_boot=args.n_boot, progress=bars)  # fmt: skip
+            suite = run_suite(
+                querysets, keys, cache=cache, model_dir=args.cache, seed=args.seed, n_boot=args.n_boot, progress=bars
+            )
         finally:
             bars.close()
     settings = {
@@ -284,9 +291,14 @@ def cmd_study(args: argparse.Namespace, argv: Sequence[str]) -> int:
         "figures": not args.no_figures,
     }
     written = write_report(
-        suite, args.out, settings=settings, notes=notes, figures=not args.no_figures,
-        projection_dir=cache_dir / PROJECTIONS_SUBDIR, log=lambda message: print(message, file=sys.stderr),
-    )  # fmt: skip
+        suite,
+        args.out,
+        settings=settings,
+        notes=notes,
+        figures=not args.no_figures,
+        projection_dir=cache_dir / PROJECTIONS_SUBDIR,
+        log=lambda message: print(message, file=sys.stderr),
+    )
     for run in suite.main.runs:
         if not run.ok or run.message:
             print(f"{run.key}: {run.score_status}: {run.message}", file=sys.stderr)

@@ -78,7 +78,9 @@ def paired_bootstrap(
     a = np.asarray(x_static, dtype=np.float64)
     b = np.asarray(x_contextual, dtype=np.float64)
     if a.ndim != 2 or a.shape != b.shape:
-        raise ValueError(f"per-concept quantities must be two (n, K) arrays of the same shape, got {a.shape} and {b.shape}")
+        raise ValueError(
+            f"per-concept quantities must be two (n, K) arrays of the same shape, got {a.shape} and {b.shape}"
+        )
     if len(a) == 0:
         raise ValueError("no concepts to compare")
     check_bootstrap_args(n_boot, 0.5)
@@ -158,10 +160,20 @@ def summarize(samples: PairedSamples, labels: Sequence[str], *, n_concepts: int,
     else:
         gap_low = gap_high = rel_low = rel_high = np.full(len(gap), np.nan)
     return Gap(
-        labels=tuple(labels), static=samples.static, contextual=samples.contextual,
-        gap=gap, gap_low=gap_low, gap_high=gap_high, rel=rel, rel_low=rel_low, rel_high=rel_high,
-        n_concepts=n_concepts, n_boot=n_boot, seed=seed, ci=ci,
-    )  # fmt: skip
+        labels=tuple(labels),
+        static=samples.static,
+        contextual=samples.contextual,
+        gap=gap,
+        gap_low=gap_low,
+        gap_high=gap_high,
+        rel=rel,
+        rel_low=rel_low,
+        rel_high=rel_high,
+        n_concepts=n_concepts,
+        n_boot=n_boot,
+        seed=seed,
+        ci=ci,
+    )
 
 
 def group_weights(groups: Mapping[str, Sequence[int]], n_columns: int) -> np.ndarray:
@@ -197,10 +209,15 @@ def paired_gap(
     if groups:
         k = len(samples.static)
         extra = samples.grouped(group_weights(groups, k))
-        samples = PairedSamples(*(np.concatenate([a, b], axis=-1) for a, b in zip(
-            (samples.static, samples.contextual, samples.boot_static, samples.boot_contextual),
-            (extra.static, extra.contextual, extra.boot_static, extra.boot_contextual),
-        )))  # fmt: skip
+        samples = PairedSamples(
+            *(
+                np.concatenate([a, b], axis=-1)
+                for a, b in zip(
+                    (samples.static, samples.contextual, samples.boot_static, samples.boot_contextual),
+                    (extra.static, extra.contextual, extra.boot_static, extra.boot_contextual),
+                )
+            )
+        )
         all_labels += list(groups)
     return summarize(samples, all_labels, n_concepts=len(x_static), seed=seed, ci=ci)
 
@@ -223,10 +240,16 @@ def affinity_gap(
     (as in :func:`semanscope.metrics.semantic_affinity`).
     """
     return paired_gap(
-        v_static, v_contextual, labels,
-        stat_static=affinity_statistic(h_static), stat_contextual=affinity_statistic(h_contextual),
-        groups=groups, n_boot=n_boot, seed=seed, ci=ci,
-    )  # fmt: skip
+        v_static,
+        v_contextual,
+        labels,
+        stat_static=affinity_statistic(h_static),
+        stat_contextual=affinity_statistic(h_contextual),
+        groups=groups,
+        n_boot=n_boot,
+        seed=seed,
+        ci=ci,
+    )
 
 
 def language_pairs(languages: Sequence[str]) -> list[tuple[str, str]]:

@@ -96,17 +96,19 @@ def gap_table(deg: Degradation, labels: Sequence[str], first_column: str) -> pd.
     rows = []
     for label in labels:
         sa, p1 = deg.sa.row(label), deg.p_at_1.row(label)
-        rows.append({
-            first_column: "all pairs" if label == ALL else label,
-            "SA static": fmt(sa["static"]),
-            "SA contextual": fmt(sa["contextual"]),
-            "SA gap (points) [95% CI]": f"{points(sa['gap'])} [{points(sa['gap_low'])}, {points(sa['gap_high'])}]",
-            "SA drop [95% CI]": f"{percent(sa['rel'])} [{percent(sa['rel_low'])}, {percent(sa['rel_high'])}]",
-            "P@1 static": fmt(p1["static"]),
-            "P@1 contextual": fmt(p1["contextual"]),
-            "P@1 gap (points) [95% CI]": f"{points(p1['gap'])} [{points(p1['gap_low'])}, {points(p1['gap_high'])}]",
-            "P@1 drop [95% CI]": f"{percent(p1['rel'])} [{percent(p1['rel_low'])}, {percent(p1['rel_high'])}]",
-        })  # fmt: skip
+        rows.append(
+            {
+                first_column: "all pairs" if label == ALL else label,
+                "SA static": fmt(sa["static"]),
+                "SA contextual": fmt(sa["contextual"]),
+                "SA gap (points) [95% CI]": f"{points(sa['gap'])} [{points(sa['gap_low'])}, {points(sa['gap_high'])}]",
+                "SA drop [95% CI]": f"{percent(sa['rel'])} [{percent(sa['rel_low'])}, {percent(sa['rel_high'])}]",
+                "P@1 static": fmt(p1["static"]),
+                "P@1 contextual": fmt(p1["contextual"]),
+                "P@1 gap (points) [95% CI]": f"{points(p1['gap'])} [{points(p1['gap_low'])}, {points(p1['gap_high'])}]",
+                "P@1 drop [95% CI]": f"{percent(p1['rel'])} [{percent(p1['rel_low'])}, {percent(p1['rel_high'])}]",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -143,22 +145,27 @@ def domain_table(suite: Suite) -> pd.DataFrame:
     rows = []
     for study in suite.studies.values():
         deg = study.degradation
-        row = {"data set": dataset_label(study), "concepts": study.queryset.n_concepts,
-               "languages": ", ".join(study.queryset.languages)}  # fmt: skip
+        row = {
+            "data set": dataset_label(study),
+            "concepts": study.queryset.n_concepts,
+            "languages": ", ".join(study.queryset.languages),
+        }
         if deg is None:
             row["note"] = study.degradation_note
             rows.append(row)
             continue
         sa, p1 = deg.sa.row(ALL), deg.p_at_1.row(ALL)
-        row.update({
-            "SA static / contextual": f"{fmt(sa['static'])} / {fmt(sa['contextual'])}",
-            "SA gap (points) [95% CI]": f"{points(sa['gap'])} [{points(sa['gap_low'])}, {points(sa['gap_high'])}]",
-            "SA drop": percent(sa["rel"]),
-            "P@1 static / contextual": f"{fmt(p1['static'])} / {fmt(p1['contextual'])}",
-            "P@1 gap (points) [95% CI]": f"{points(p1['gap'])} [{points(p1['gap_low'])}, {points(p1['gap_high'])}]",
-            "P@1 drop": percent(p1["rel"]),
-            "models (SA; P@1)": f"{deg.sa_static} vs {deg.sa_contextual}; {deg.p1_static} vs {deg.p1_contextual}",
-        })  # fmt: skip
+        row.update(
+            {
+                "SA static / contextual": f"{fmt(sa['static'])} / {fmt(sa['contextual'])}",
+                "SA gap (points) [95% CI]": f"{points(sa['gap'])} [{points(sa['gap_low'])}, {points(sa['gap_high'])}]",
+                "SA drop": percent(sa["rel"]),
+                "P@1 static / contextual": f"{fmt(p1['static'])} / {fmt(p1['contextual'])}",
+                "P@1 gap (points) [95% CI]": f"{points(p1['gap'])} [{points(p1['gap_low'])}, {points(p1['gap_high'])}]",
+                "P@1 drop": percent(p1["rel"]),
+                "models (SA; P@1)": f"{deg.sa_static} vs {deg.sa_contextual}; {deg.p1_static} vs {deg.p1_contextual}",
+            }
+        )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -254,15 +261,18 @@ def answer(suite: Suite) -> list[str]:
         parts = [f"{dataset_label(suite.studies[ds])}: {_agreement(ranking, ds)}" for ds in ranking.spearman]
         if parts and ranking.models:
             spearman = " (Spearman)" if any(math.isfinite(r) for r in ranking.spearman.values()) else ""
-            out.append(f"Ranking the {len(ranking.models)} models by {metric}, {name} agree with {'; '.join(parts)}{spearman}.")
+            out.append(
+                f"Ranking the {len(ranking.models)} models by {metric}, {name} agree with {'; '.join(parts)}{spearman}."
+            )
     return out
 
 
 # --------------------------------------------------------------------------- files
 def results_dict(suite: Suite, settings: dict, notes: Sequence[str]) -> dict:
     """The content of results.json (JSON-ready: NaN -> null)."""
-    return _jsonable({"schema": SCHEMA, "tool": "semanscope study", "settings": settings, "notes": list(notes),
-                      **suite.to_dict()})  # fmt: skip
+    return _jsonable(
+        {"schema": SCHEMA, "tool": "semanscope study", "settings": settings, "notes": list(notes), **suite.to_dict()}
+    )
 
 
 def tidy_rows(suite: Suite) -> pd.DataFrame:
@@ -286,9 +296,17 @@ def degradation_rows(suite: Suite) -> pd.DataFrame:
         ):
             kinds = {ALL: "all", **{p: "pair" for p in deg.pairs}, **{s: "script" for s in deg.scripts}}
             for rec in gap.records():
-                rows.append({"dataset": study.queryset.name, "measure": measure, "static_model": static,
-                             "contextual_model": contextual, "kind": kinds[rec["label"]], **rec,
-                             "n": gap.n_concepts})  # fmt: skip
+                rows.append(
+                    {
+                        "dataset": study.queryset.name,
+                        "measure": measure,
+                        "static_model": static,
+                        "contextual_model": contextual,
+                        "kind": kinds[rec["label"]],
+                        **rec,
+                        "n": gap.n_concepts,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -298,9 +316,16 @@ def render_markdown(suite: Suite, settings: dict, notes: Sequence[str], figures:
     labels = {role: dataset_label(s) for role, s in suite.studies.items()}
     lines = ["# Semanscope study: static vs contextual embeddings", "", "## Answer", ""]
     lines += [*(f"{p}" + "\n" for p in answer(suite))]
-    lines += ["## Models", "", f"Scores on {labels['main']} unless the column names another data set; "
-              "SA = Semantic Affinity (cosine), P@1/MRR = cross-lingual retrieval averaged over ordered language "
-              "pairs, 95% bootstrap CIs over concepts.", "", to_markdown(headline_table(suite)), ""]  # fmt: skip
+    lines += [
+        "## Models",
+        "",
+        f"Scores on {labels['main']} unless the column names another data set; "
+        "SA = Semantic Affinity (cosine), P@1/MRR = cross-lingual retrieval averaged over ordered language "
+        "pairs, 95% bootstrap CIs over concepts.",
+        "",
+        to_markdown(headline_table(suite)),
+        "",
+    ]
     skipped = [r for r in main.runs if not r.ok]
     if skipped:
         lines += ["Models not run:", ""] + [f"- {r.key} ({r.status}): {r.message}" for r in skipped] + [""]
@@ -310,18 +335,31 @@ def render_markdown(suite: Suite, settings: dict, notes: Sequence[str], figures:
     deg = main.degradation
     if deg is not None:
         lines += [
-            f"## Static vs contextual on {labels['main']}", "",
+            f"## Static vs contextual on {labels['main']}",
+            "",
             f"Best static vs best contextual model: SA {deg.sa_static} vs {deg.sa_contextual}; "
             f"P@1 {deg.p1_static} vs {deg.p1_contextual}. Gap = contextual - static in points (hundredths); "
             "drop = gap / contextual value; paired bootstrap over concepts (the same resampled concepts for both models).",
-            "", "### By script pair", "", to_markdown(gap_table(deg, [ALL, *deg.scripts], "script pair")), "",
-            "### By language pair (largest SA gap first)", "",
-            to_markdown(gap_table(deg, pairs_by_gap(deg.sa, list(deg.pairs)), "language pair")), "",
-        ]  # fmt: skip
+            "",
+            "### By script pair",
+            "",
+            to_markdown(gap_table(deg, [ALL, *deg.scripts], "script pair")),
+            "",
+            "### By language pair (largest SA gap first)",
+            "",
+            to_markdown(gap_table(deg, pairs_by_gap(deg.sa, list(deg.pairs)), "language pair")),
+            "",
+        ]
         lines += [*(f"- {m}" for m in deg.messages)] + ([""] if deg.messages else [])
     if len(suite.studies) > 1:
-        lines += ["## Data sets compared", "", "In-domain words vs out-of-domain queries: the gap on each data set.",
-                  "", to_markdown(domain_table(suite)), ""]  # fmt: skip
+        lines += [
+            "## Data sets compared",
+            "",
+            "In-domain words vs out-of-domain queries: the gap on each data set.",
+            "",
+            to_markdown(domain_table(suite)),
+            "",
+        ]
     rank = ranking_table(suite.rankings, labels)
     if not rank.empty:
         lines += ["## Model rankings across data sets", "", to_markdown(rank), ""]
@@ -332,10 +370,14 @@ def render_markdown(suite: Suite, settings: dict, notes: Sequence[str], figures:
     for role, study in suite.studies.items():
         qs = study.queryset
         prov = {k: v for k, v in qs.provenance.items() if k in ("source", "path", "format", "sha256", "license")}
-        lines.append(f"- {labels[role]}: {qs.n_concepts} concepts x {qs.n_languages} languages "
-                     f"({', '.join(qs.languages)}); {json.dumps(prov, ensure_ascii=False)}")  # fmt: skip
-    lines.append(f"- seed {settings.get('seed')}, {settings.get('n_boot')} bootstrap resamples; command: "
-                 f"`{' '.join(settings.get('command', []))}`")  # fmt: skip
+        lines.append(
+            f"- {labels[role]}: {qs.n_concepts} concepts x {qs.n_languages} languages "
+            f"({', '.join(qs.languages)}); {json.dumps(prov, ensure_ascii=False)}"
+        )
+    lines.append(
+        f"- seed {settings.get('seed')}, {settings.get('n_boot')} bootstrap resamples; command: "
+        f"`{' '.join(settings.get('command', []))}`"
+    )
     fingerprints = {r.key: r.fingerprint for r in main.runs if r.ok}
     if fingerprints:
         lines.append("- model fingerprints: " + ", ".join(f"{k} `{v}`" for k, v in fingerprints.items()))
@@ -357,11 +399,17 @@ def write_tables(suite: Suite, folder: Path) -> list[Path]:
     deg = main.degradation
     if deg is not None:
         tables += [
-            ("gap_scripts", gap_table(deg, [ALL, *deg.scripts], "script pair"),
-             f"Static vs contextual gap by script pair on {labels['main']}."),
-            ("gap_pairs", gap_table(deg, pairs_by_gap(deg.sa, list(deg.pairs)), "language pair"),
-             f"Static vs contextual gap by language pair on {labels['main']}."),
-        ]  # fmt: skip
+            (
+                "gap_scripts",
+                gap_table(deg, [ALL, *deg.scripts], "script pair"),
+                f"Static vs contextual gap by script pair on {labels['main']}.",
+            ),
+            (
+                "gap_pairs",
+                gap_table(deg, pairs_by_gap(deg.sa, list(deg.pairs)), "language pair"),
+                f"Static vs contextual gap by language pair on {labels['main']}.",
+            ),
+        ]
     if len(suite.studies) > 1:
         tables.append(("datasets", domain_table(suite), "Static vs contextual gap on each data set."))
     rank = ranking_table(suite.rankings, labels)
@@ -392,8 +440,9 @@ def _mpl_bytes(fig, fmt: str) -> bytes:
     return buf.getvalue()
 
 
-def mpl_bars(models: Sequence[str], values: np.ndarray, low: np.ndarray, high: np.ndarray,
-             families: Sequence[str], title: str):  # fmt: skip
+def mpl_bars(
+    models: Sequence[str], values: np.ndarray, low: np.ndarray, high: np.ndarray, families: Sequence[str], title: str
+):
     """matplotlib twin of :func:`semanscope.plots.sa_bars`: bars coloured by family, asymmetric CI bars."""
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
@@ -422,8 +471,9 @@ def mpl_heatmap(z: np.ndarray, languages: Sequence[str], title: str, value_name:
     ax = fig.add_subplot()
     finite = np.abs(z[np.isfinite(z)])
     bound = float(finite.max()) if diverging and finite.size and finite.max() > 0 else None
-    image = ax.imshow(np.ma.masked_invalid(z), cmap="RdBu" if diverging else "viridis",
-                      vmin=-bound if bound else None, vmax=bound)  # fmt: skip
+    image = ax.imshow(
+        np.ma.masked_invalid(z), cmap="RdBu" if diverging else "viridis", vmin=-bound if bound else None, vmax=bound
+    )
     for i in range(n):
         for j in range(n):
             if np.isfinite(z[i, j]):
@@ -521,18 +571,30 @@ def write_figures(
     deg = main.degradation
     if deg is not None:
         pairs = (
-            ("sa", "SA", main.run(deg.sa_static).record.affinity[0].pair_sa, main.run(deg.sa_contextual).record.affinity[0].pair_sa,
-             f"{deg.sa_static} - {deg.sa_contextual}"),
-            ("p_at_1", "P@1", main.run(deg.p1_static).record.retrieval.p_at_1, main.run(deg.p1_contextual).record.retrieval.p_at_1,
-             f"{deg.p1_static} - {deg.p1_contextual}"),
-        )  # fmt: skip
+            (
+                "sa",
+                "SA",
+                main.run(deg.sa_static).record.affinity[0].pair_sa,
+                main.run(deg.sa_contextual).record.affinity[0].pair_sa,
+                f"{deg.sa_static} - {deg.sa_contextual}",
+            ),
+            (
+                "p_at_1",
+                "P@1",
+                main.run(deg.p1_static).record.retrieval.p_at_1,
+                main.run(deg.p1_contextual).record.retrieval.p_at_1,
+                f"{deg.p1_static} - {deg.p1_contextual}",
+            ),
+        )
         for stem, name, static, contextual, who in pairs:
             z = static - contextual
             title = f"Static - contextual {name} per language pair ({who}, {label})"
             written += writer.write(
                 f"gap_pairs_{stem}",
                 lambda z=z, t=title, n=name: plots.degradation_heatmap(z, langs, t, value_name=f"{n} difference"),
-                lambda fmt, z=z, t=title, n=name: _mpl_bytes(mpl_heatmap(z, langs, t, f"{n} difference", diverging=True), fmt),
+                lambda fmt, z=z, t=title, n=name: _mpl_bytes(
+                    mpl_heatmap(z, langs, t, f"{n} difference", diverging=True), fmt
+                ),
             )
     items = main.queryset.items()
     labels = [langs[j] for j in items.lang]
@@ -551,7 +613,9 @@ def write_figures(
                 f"phate_{file_stem(run.key)}",
                 lambda c=coords, t=title: plots.scatter3d(c, labels, items.texts, concepts, title=t),
                 lambda fmt, c=coords, t=title: (
-                    scatter_to_vector(c, labels, fmt=fmt, title=t) if fmt == "pdf" else _mpl_bytes(mpl_scatter3d(c, labels, t), fmt)
+                    scatter_to_vector(c, labels, fmt=fmt, title=t)
+                    if fmt == "pdf"
+                    else _mpl_bytes(mpl_scatter3d(c, labels, t), fmt)
                 ),
             )
     finally:
@@ -585,6 +649,8 @@ def write_report(
     report = out / "report.md"
     report.write_text(render_markdown(suite, settings, notes, figure_paths, out), encoding="utf-8")
     results = out / "results.json"
-    results.write_text(json.dumps(results_dict(suite, settings, notes), indent=1, allow_nan=False, ensure_ascii=False),
-                       encoding="utf-8")  # fmt: skip
+    results.write_text(
+        json.dumps(results_dict(suite, settings, notes), indent=1, allow_nan=False, ensure_ascii=False),
+        encoding="utf-8",
+    )
     return [*written, report, results]

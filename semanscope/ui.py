@@ -257,9 +257,15 @@ def sidebar_view() -> QuerySet:
     kept = [l for l in stored or [] if l in qs.languages]
     # defaults on first use and when none of the stored languages is in this set
     st.session_state[LANGUAGES] = kept if stored is not None and (kept or not stored) else appcore.default_languages(qs)
-    languages = persistent(sb.multiselect, "Languages", LANGUAGES, None, options=list(qs.languages),
-                           format_func=language_label,
-                           help="Every score and plot is recomputed for these languages.")  # fmt: skip
+    languages = persistent(
+        sb.multiselect,
+        "Languages",
+        LANGUAGES,
+        None,
+        options=list(qs.languages),
+        format_func=language_label,
+        help="Every score and plot is recomputed for these languages.",
+    )
     topics: list[str] = []
     if qs.topic_names:
         st.session_state[TOPICS] = [t for t in st.session_state.get(TOPICS) or [] if t in qs.topic_names]
@@ -267,16 +273,24 @@ def sidebar_view() -> QuerySet:
     if MAX_CONCEPTS not in st.session_state:
         with guard("Reading the concept cap"):
             st.session_state[MAX_CONCEPTS] = appcore.default_max_concepts() or 0
-    max_concepts = persistent(sb.number_input, "Max concepts (0 = all)", MAX_CONCEPTS, 0, min_value=0, step=50,
-                              help="A random sample (seed 0) keeps big sets fast.")  # fmt: skip
+    max_concepts = persistent(
+        sb.number_input,
+        "Max concepts (0 = all)",
+        MAX_CONCEPTS,
+        0,
+        min_value=0,
+        step=50,
+        help="A random sample (seed 0) keeps big sets fast.",
+    )
     concept_filter = st.session_state.get(CONCEPTS)
     if concept_filter:
         sb.info(f"Showing {len(concept_filter)} concepts kept from a selection.", icon=":material/filter_alt:")
         sb.button("Show all concepts", on_click=_clear_concepts, key="clear-concepts")
     sorted_languages = [l for l in qs.languages if l in set(languages)]
     try:
-        return appcore.select(qs, sorted_languages, topics=topics, concept_ids=concept_filter,
-                              max_concepts=int(max_concepts) or None)  # fmt: skip
+        return appcore.select(
+            qs, sorted_languages, topics=topics, concept_ids=concept_filter, max_concepts=int(max_concepts) or None
+        )
     except appcore.AppError as exc:
         show_error(exc)
         st.stop()
@@ -422,18 +436,34 @@ def selection_actions(selection: appcore.PointSelection) -> None:
         f"{len(selection.languages)} languages ({', '.join(selection.languages)})"
     )
     c1, c2 = st.columns(2)
-    c1.button("Keep selected concepts", on_click=_keep, args=(CONCEPTS, selection.concept_ids),
-              disabled=len(selection.concept_ids) < 3, help="Scores need at least 3 concepts.")  # fmt: skip
-    c2.button("Keep selected languages", on_click=_keep, args=(LANGUAGES, list(selection.languages)),
-              disabled=len(selection.languages) < 2, help="Scores need at least 2 languages.")  # fmt: skip
+    c1.button(
+        "Keep selected concepts",
+        on_click=_keep,
+        args=(CONCEPTS, selection.concept_ids),
+        disabled=len(selection.concept_ids) < 3,
+        help="Scores need at least 3 concepts.",
+    )
+    c2.button(
+        "Keep selected languages",
+        on_click=_keep,
+        args=(LANGUAGES, list(selection.languages)),
+        disabled=len(selection.languages) < 2,
+        help="Scores need at least 2 languages.",
+    )
 
 
 def sa_chart(runs: Sequence[ModelRun], title: str = "") -> go.Figure:
     """SA per model with a score (invalid runs have none) with its bootstrap CI, coloured by family."""
     ok = [r for r in runs if r.ok and np.isfinite(r.sa)]
     results = [r.record.affinity[0] for r in ok]
-    return sa_bars([r.key for r in ok], [a.sa for a in results], [a.ci_low for a in results],
-                   [a.ci_high for a in results], [r.family for r in ok], title=title)  # fmt: skip
+    return sa_bars(
+        [r.key for r in ok],
+        [a.sa for a in results],
+        [a.ci_low for a in results],
+        [a.ci_high for a in results],
+        [r.family for r in ok],
+        title=title,
+    )
 
 
 def degradation_section(runs: Sequence[ModelRun], qs: QuerySet, *, heatmaps: bool = True, name: str = "") -> None:
@@ -452,8 +482,12 @@ def degradation_section(runs: Sequence[ModelRun], qs: QuerySet, *, heatmaps: boo
     if heatmaps and len(qs.languages) > 2:
         c1, c2 = st.columns(2)
         for col, gap, what in ((c1, deg.sa, "SA"), (c2, deg.p_at_1, "P@1")):
-            fig = degradation_heatmap(appcore.gap_matrix(gap, qs.languages), qs.languages,
-                                      title=f"{what} gap (contextual - static)", value_name=f"{what} gap")  # fmt: skip
+            fig = degradation_heatmap(
+                appcore.gap_matrix(gap, qs.languages),
+                qs.languages,
+                title=f"{what} gap (contextual - static)",
+                value_name=f"{what} gap",
+            )
             col.plotly_chart(fig, key=f"gap-{what}-{name}")
 
 
@@ -462,18 +496,31 @@ def projection_controls() -> tuple[str, dict, int]:
     """Sidebar projection settings -> (method, settings, seed); PHATE has fast defaults."""
     methods = list(available_methods())
     with st.sidebar.expander("Projection", expanded=False):
-        method = persistent(st.selectbox, "Method", "proj_method", "phate", options=methods,
-                            format_func=lambda m: METHOD_NAMES.get(m, m))  # fmt: skip
+        method = persistent(
+            st.selectbox,
+            "Method",
+            "proj_method",
+            "phate",
+            options=methods,
+            format_func=lambda m: METHOD_NAMES.get(m, m),
+        )
         knn, t, landmarks = 5, None, None
         if method == "phate":
             defaults = appcore.PHATE_APP_SETTINGS
             knn = persistent(st.slider, "knn", "phate_knn", defaults["knn"], min_value=2, max_value=50)
-            auto_t = persistent(st.checkbox, "automatic t (knee of the von Neumann entropy)", "phate_auto_t",
-                                defaults["t"] == "auto")  # fmt: skip
+            auto_t = persistent(
+                st.checkbox, "automatic t (knee of the von Neumann entropy)", "phate_auto_t", defaults["t"] == "auto"
+            )
             if not auto_t:
                 t = persistent(st.slider, "t (diffusion time)", "phate_t", 10, min_value=1, max_value=100)
-            landmarks = persistent(st.number_input, "landmarks (0 = none)", "phate_landmarks", defaults["n_landmark"],
-                                   min_value=0, step=100)  # fmt: skip
+            landmarks = persistent(
+                st.number_input,
+                "landmarks (0 = none)",
+                "phate_landmarks",
+                defaults["n_landmark"],
+                min_value=0,
+                step=100,
+            )
         seed = persistent(st.number_input, "seed", "proj_seed", 0, min_value=0, step=1)
     n_landmark = int(landmarks) if landmarks else None
     return method, appcore.projection_settings(method, knn=int(knn), t=t, n_landmark=n_landmark), int(seed)
@@ -482,8 +529,9 @@ def projection_controls() -> tuple[str, dict, int]:
 def projection(X: np.ndarray, method: str, settings: dict, seed: int, label: str) -> np.ndarray | None:
     """3D projection through the shared cache, with a progress bar; None (message shown) on error."""
     with guard(f"{METHOD_NAMES.get(method, method)} projection"), progress_bar(label) as bar:
-        return project_cached(X, method, 3, seed, cache=projection_cache(cache_dir(PROJECTIONS_SUBDIR)),
-                              progress=bar.message, **settings)  # fmt: skip
+        return project_cached(
+            X, method, 3, seed, cache=projection_cache(cache_dir(PROJECTIONS_SUBDIR)), progress=bar.message, **settings
+        )
     return None
 
 
@@ -509,7 +557,10 @@ def _apply_preset() -> None:
     elevation, azimuth, distance = appcore.CAMERA_PRESETS[st.session_state["w:camera_preset"]]
     st.session_state["camera_preset"] = st.session_state["w:camera_preset"]
     st.session_state["cam_elev"], st.session_state["cam_azim"], st.session_state["cam_dist"] = (
-        round(elevation, 1), round(azimuth, 1), round(distance, 2))  # fmt: skip
+        round(elevation, 1),
+        round(azimuth, 1),
+        round(distance, 2),
+    )
 
 
 def camera_controls() -> dict:
@@ -548,8 +599,15 @@ def table_downloads(df: pd.DataFrame, name: str, caption: str = "") -> None:
         ("LaTeX", to_latex(df, caption=caption, label=label), f"{name}.tex", "application/x-tex"),
     )
     for col, (title, data, file_name, mime) in zip(cols, files):
-        col.download_button(title, data, file_name=file_name, mime=mime, key=f"dl:{name}:{title}",
-                            on_click="ignore", icon=":material/download:")  # fmt: skip
+        col.download_button(
+            title,
+            data,
+            file_name=file_name,
+            mime=mime,
+            key=f"dl:{name}:{title}",
+            on_click="ignore",
+            icon=":material/download:",
+        )
 
 
 def _figure_digest(fig: go.Figure) -> str:
@@ -562,13 +620,26 @@ def figure_downloads(
     """Download buttons for a figure: interactive HTML, PNG/SVG/PDF through kaleido (rendered on
     request, keeping ``camera``), and, when ``vector(fmt)`` is given, matplotlib vector PDF/SVG."""
     cols = st.columns(4)
-    cols[0].download_button("Interactive HTML", lambda: figure_to_html(fig), file_name=f"{name}.html", mime="text/html",
-                            key=f"dl:{name}:html", on_click="ignore", icon=":material/download:")  # fmt: skip
+    cols[0].download_button(
+        "Interactive HTML",
+        lambda: figure_to_html(fig),
+        file_name=f"{name}.html",
+        mime="text/html",
+        key=f"dl:{name}:html",
+        on_click="ignore",
+        icon=":material/download:",
+    )
     if vector is not None:
         for col, fmt in zip(cols[1:3], ("pdf", "svg")):
-            col.download_button(f"Vector {fmt.upper()} (matplotlib)", lambda fmt=fmt: vector(fmt),
-                                file_name=f"{name}.{fmt}", mime="application/pdf" if fmt == "pdf" else "image/svg+xml",
-                                key=f"dl:{name}:mpl-{fmt}", on_click="ignore", icon=":material/download:")  # fmt: skip
+            col.download_button(
+                f"Vector {fmt.upper()} (matplotlib)",
+                lambda fmt=fmt: vector(fmt),
+                file_name=f"{name}.{fmt}",
+                mime="application/pdf" if fmt == "pdf" else "image/svg+xml",
+                key=f"dl:{name}:mpl-{fmt}",
+                on_click="ignore",
+                icon=":material/download:",
+            )
     with cols[3].popover("PNG / SVG / PDF (kaleido)", icon=":material/image:", key=f"pop:{name}"):
         if find_browser() is None:
             st.info(NO_BROWSER_HELP)
@@ -580,12 +651,20 @@ def figure_downloads(
                 st.session_state[slot] = (fmt, _figure_digest(fig), figure_to_image(fig, fmt, camera=camera))
         done = st.session_state.get(slot)
         if done and done[0] == fmt and done[1] == _figure_digest(fig):
-            st.download_button(f"Download {fmt.upper()}", done[2], file_name=f"{name}.{fmt}", key=f"dl:{name}:kaleido",
-                               on_click="ignore", icon=":material/download:")  # fmt: skip
+            st.download_button(
+                f"Download {fmt.upper()}",
+                done[2],
+                file_name=f"{name}.{fmt}",
+                key=f"dl:{name}:kaleido",
+                on_click="ignore",
+                icon=":material/download:",
+            )
 
 
-def scatter_vector(coords: np.ndarray, labels: Sequence[str], concept_ids: Sequence[str], style: Style,
-                   camera: dict | None, title: str) -> Callable[[str], bytes]:  # fmt: skip
+def scatter_vector(
+    coords: np.ndarray, labels: Sequence[str], concept_ids: Sequence[str], style: Style, camera: dict | None, title: str
+) -> Callable[[str], bytes]:
     """``fmt -> bytes`` matplotlib vector export of a 2D/3D view with the app's camera and links."""
-    return lambda fmt: scatter_to_vector(coords, labels, fmt=fmt, camera=camera, links=style.links, title=title,
-                                         concept_ids=concept_ids)  # fmt: skip
+    return lambda fmt: scatter_to_vector(
+        coords, labels, fmt=fmt, camera=camera, links=style.links, title=title, concept_ids=concept_ids
+    )

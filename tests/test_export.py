@@ -116,8 +116,14 @@ def test_camera_to_view_defaults_to_plotly_default_eye():
 
 def test_vector_svg_is_xml_with_vector_paths_and_palette_colours():
     rng = np.random.default_rng(1)
-    svg = scatter_to_vector(rng.normal(size=(9, 2)), ["en", "de", "zh"] * 3, "svg", links=True,
-                            concept_ids=np.repeat(np.arange(3), 3), title="2D")
+    svg = scatter_to_vector(
+        rng.normal(size=(9, 2)),
+        ["en", "de", "zh"] * 3,
+        "svg",
+        links=True,
+        concept_ids=np.repeat(np.arange(3), 3),
+        title="2D",
+    )
     root = ET.fromstring(svg)
     assert root.tag == SVG_NS + "svg"
     assert root.find(f".//{SVG_NS}image") is None  # nothing rasterised
@@ -130,7 +136,9 @@ def test_vector_svg_is_xml_with_vector_paths_and_palette_colours():
 def test_vector_pdf_3d_with_camera_and_reproducible():
     rng = np.random.default_rng(2)
     coords, labels = rng.normal(size=(12, 3)), ["en", "de", "zh", "ar"] * 3
-    kw = dict(fmt="pdf", camera={"eye": {"x": 0.5, "y": 2.0, "z": 0.3}}, links=True, concept_ids=np.repeat(np.arange(3), 4))
+    kw = dict(
+        fmt="pdf", camera={"eye": {"x": 0.5, "y": 2.0, "z": 0.3}}, links=True, concept_ids=np.repeat(np.arange(3), 4)
+    )
     pdf = scatter_to_vector(coords, labels, **kw)
     assert pdf.startswith(b"%PDF") and b"/Subtype /Image" not in pdf
     assert pdf == scatter_to_vector(coords, labels, **kw)
@@ -150,7 +158,7 @@ def test_vector_validation():
 def results() -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "model": ["=HYPERLINK(\"x\")", "+cmd", "-2+3", "@SUM(A1)", "\tTab", "\rCR", "plain-name", "a|b"],
+            "model": ['=HYPERLINK("x")', "+cmd", "-2+3", "@SUM(A1)", "\tTab", "\rCR", "plain-name", "a|b"],
             "delta": [-0.5, -1.25, 0.0, 1.0, np.nan, 2.0, -3.0, 0.126],
             "n": [1, 2, 3, 4, 5, 6, 7, 8],
         }
@@ -160,7 +168,14 @@ def results() -> pd.DataFrame:
 def test_csv_escapes_formulas_but_not_numbers(results):
     back = pd.read_csv(io.BytesIO(to_csv(results)), keep_default_na=False)
     assert back["model"].tolist() == [
-        "'=HYPERLINK(\"x\")", "'+cmd", "'-2+3", "'@SUM(A1)", "'\tTab", "'\rCR", "plain-name", "a|b",
+        '\'=HYPERLINK("x")',
+        "'+cmd",
+        "'-2+3",
+        "'@SUM(A1)",
+        "'\tTab",
+        "'\rCR",
+        "plain-name",
+        "a|b",
     ]
     assert to_csv(results).decode().split("\r\n")[1].split(",")[1] == "-0.5"  # numeric cell untouched
     assert back["n"].tolist() == list(range(1, 9))

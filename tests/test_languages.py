@@ -2,7 +2,9 @@ import pytest
 
 from semanscope.data.languages import LANGUAGES, UnknownLanguage, language_name, normalize_language, script_of
 
-REQUIRED = "en de es fr ru zh ja ar hi ko th tr el vi ro it pt nl pl uk cs sv da fi no hu he fa id ms bn ta te ur sw".split()
+REQUIRED = (
+    "en de es fr ru zh ja ar hi ko th tr el vi ro it pt nl pl uk cs sv da fi no hu he fa id ms bn ta te ur sw".split()
+)
 
 
 def test_table_covers_required_languages():
@@ -63,10 +65,23 @@ def test_names_and_scripts():
     assert language_name("deu") == "German"
     assert language_name("zh-CN") == "Chinese"
     expected = {
-        "en": "Latin", "ru": "Cyrillic", "uk": "Cyrillic", "zh": "Han", "ja": "Japanese", "ko": "Hangul",
-        "ar": "Arabic", "fa": "Arabic", "ur": "Arabic", "hi": "Devanagari", "th": "Thai", "el": "Greek",
-        "he": "Hebrew", "bn": "Bengali", "ta": "Tamil", "te": "Telugu",
-    }  # fmt: skip
+        "en": "Latin",
+        "ru": "Cyrillic",
+        "uk": "Cyrillic",
+        "zh": "Han",
+        "ja": "Japanese",
+        "ko": "Hangul",
+        "ar": "Arabic",
+        "fa": "Arabic",
+        "ur": "Arabic",
+        "hi": "Devanagari",
+        "th": "Thai",
+        "el": "Greek",
+        "he": "Hebrew",
+        "bn": "Bengali",
+        "ta": "Tamil",
+        "te": "Telugu",
+    }
     assert {code: script_of(code) for code in expected} == expected
     with pytest.raises(UnknownLanguage):
         script_of("klingon")

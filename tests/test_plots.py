@@ -181,7 +181,9 @@ def test_retrieval_and_degradation_scales():
 
 
 def test_sa_bars_families_order_and_error_bars():
-    fig = sa_bars(["m1", "m2", "m3"], [0.5, 0.6, 0.7], [0.4, 0.55, 0.72], [0.6, 0.65, 0.8], ["static", "contextual", "static"])
+    fig = sa_bars(
+        ["m1", "m2", "m3"], [0.5, 0.6, 0.7], [0.4, 0.55, 0.72], [0.6, 0.65, 0.8], ["static", "contextual", "static"]
+    )
     by_name = {t.name: t for t in fig.data}
     assert set(by_name) == {"static", "contextual"}
     assert by_name["static"].marker.color != by_name["contextual"].marker.color

@@ -63,7 +63,14 @@ def test_change_wording_for_loss_gain_and_unclear():
     assert _change(gain, "P@1") == (
         "gain 2.0 P@1 points (95% CI [-1.0, 4.0], no clear difference; 5% relative, CI [-2%, 10%])"
     )
-    none = {"gap": 0.1, "gap_low": math.nan, "gap_high": math.nan, "rel": 0.5, "rel_low": math.nan, "rel_high": math.nan}
+    none = {
+        "gap": 0.1,
+        "gap_low": math.nan,
+        "gap_high": math.nan,
+        "rel": 0.5,
+        "rel_low": math.nan,
+        "rel_high": math.nan,
+    }
     assert _change(none, "SA").startswith("lose 10.0 SA points (no CI;")
 
 

@@ -96,9 +96,15 @@ def test_rows(record):
     assert p.value == ret.p_at_1[2, 0] and np.isnan(p.ci_low)
     # per SA metric: 1 joint + 3 pairs + 1 sr + 1 joint h + 3 h; retrieval: 2 joint + 2 x 6 ordered pairs
     assert frame.metric.value_counts().to_dict() == {
-        "sa_cosine": 4, "sa_euclidean": 4, "sr_cosine": 1, "sr_euclidean": 1,
-        "h_cosine": 4, "h_euclidean": 4, "p_at_1": 7, "mrr": 7,
-    }  # fmt: skip
+        "sa_cosine": 4,
+        "sa_euclidean": 4,
+        "sr_cosine": 1,
+        "sr_euclidean": 1,
+        "h_cosine": 4,
+        "h_euclidean": 4,
+        "p_at_1": 7,
+        "mrr": 7,
+    }
 
 
 def test_create_rejects_inconsistent_results(data):

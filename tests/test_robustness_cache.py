@@ -135,20 +135,44 @@ def test_two_app_sessions_and_a_cli_run_write_one_cache_at_once(tmp_path):
     per text, equal to the model's vector): see tests/robustness_workers.py."""
     cache_dir = tmp_path / "cache"
     job = {
-        "cache": str(cache_dir), "start": str(tmp_path / "start"), "done": str(tmp_path / "cli-done"),
+        "cache": str(cache_dir),
+        "start": str(tmp_path / "start"),
+        "done": str(tmp_path / "cli-done"),
         "views": ["en,de,es,zh", "en,de,ar,hi"],
-        "cli": ["study", "--data", "builtin", "--models", "tokenlearn-static", "--langs", "en,de,es,zh",
-                "--max-concepts", "20", "--n-boot", "0", "--no-figures", "--xquad", "none",
-                "--out", str(tmp_path / "out"), "--cache", str(cache_dir)],
-    }  # fmt: skip
+        "cli": [
+            "study",
+            "--data",
+            "builtin",
+            "--models",
+            "tokenlearn-static",
+            "--langs",
+            "en,de,es,zh",
+            "--max-concepts",
+            "20",
+            "--n-boot",
+            "0",
+            "--no-figures",
+            "--xquad",
+            "none",
+            "--out",
+            str(tmp_path / "out"),
+            "--cache",
+            str(cache_dir),
+        ],
+    }
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "SEMANSCOPE_CACHE": str(cache_dir), "HF_HUB_OFFLINE": "1", "PYTHONPATH": path}
     worker = str(ROOT / "tests" / "robustness_workers.py")
     procs = [
-        subprocess.Popen([sys.executable, worker, role, json.dumps(job)], cwd=ROOT, env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        subprocess.Popen(
+            [sys.executable, worker, role, json.dumps(job)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         for role in ("app", "cli")
-    ]  # fmt: skip
+    ]
     Path(job["start"]).touch()
     logs = [p.communicate(timeout=600)[0].decode(errors="replace") for p in procs]
     assert [p.returncode for p in procs] == [0, 0], logs

@@ -167,11 +167,30 @@ def test_cli_reports_a_degenerate_model_and_exits_1(tmp_path, monkeypatch, capsy
     data = tmp_path / "set.csv"
     data.write_text("id,en,de\n" + "".join(f"q{i},question {i},Frage {i}\n" for i in range(6)), encoding="utf-8")
     original = registry._BUILTIN_BY_KEY["tokenlearn-static"]
-    monkeypatch.setitem(registry._BUILTIN_BY_KEY, "tokenlearn-static",
-                        type(original)(original.info, original.requires, lambda folder: Degenerate("zero")))  # fmt: skip
+    monkeypatch.setitem(
+        registry._BUILTIN_BY_KEY,
+        "tokenlearn-static",
+        type(original)(original.info, original.requires, lambda folder: Degenerate("zero")),
+    )
     out = tmp_path / "out"
-    code = cli.main(["study", "--data", str(data), "--models", "tokenlearn-static", "--n-boot", "0", "--no-figures",
-                     "--xquad", "none", "--out", str(out), "--cache", str(tmp_path / "cache")])  # fmt: skip
+    code = cli.main(
+        [
+            "study",
+            "--data",
+            str(data),
+            "--models",
+            "tokenlearn-static",
+            "--n-boot",
+            "0",
+            "--no-figures",
+            "--xquad",
+            "none",
+            "--out",
+            str(out),
+            "--cache",
+            str(tmp_path / "cache"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == cli.EXIT_FAILED and "Traceback" not in err
     assert "tokenlearn-static: invalid: dropped 12 of 12 rows whose vector is all-zero or non-finite" in err

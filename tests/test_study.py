@@ -53,7 +53,9 @@ class ConceptEmbedder(Embedder):
         out = []
         for t in texts:
             concept = int(t.split()[-1])
-            out.append(_unit_noise(f"concept {concept}", self.dim, "base") + self.noise * _unit_noise(t, self.dim, self.name))
+            out.append(
+                _unit_noise(f"concept {concept}", self.dim, "base") + self.noise * _unit_noise(t, self.dim, self.name)
+            )
         if progress is not None:
             progress(len(texts), len(texts))
         return np.asarray(out)
@@ -110,8 +112,13 @@ def test_retrieval_ranks_match_brute_force_and_p_at_1():
 def test_study_numbers_are_consistent_with_metrics():
     qs = synthetic_set()
     seen: list[tuple[str, int, int]] = []
-    result = run_study(qs, [_static(), _contextual()], seed=3, n_boot=200,
-                       progress=lambda key, done, total: seen.append((key, done, total)))  # fmt: skip
+    result = run_study(
+        qs,
+        [_static(), _contextual()],
+        seed=3,
+        n_boot=200,
+        progress=lambda key, done, total: seen.append((key, done, total)),
+    )
     assert [r.status for r in result.runs] == ["ok", "ok"]
     assert {k for k, _, _ in seen} == {"toy-static", "toy-contextual"}
     assert all(done == total for (k, done, total) in seen[-1:])
@@ -119,7 +126,9 @@ def test_study_numbers_are_consistent_with_metrics():
     for run, model in zip(result.runs, [_static(), _contextual()]):
         X = model.encode(items.texts)
         np.testing.assert_allclose(run.embeddings, X.astype(np.float32))
-        sa = semantic_affinity(X, items.concept, items.lang, n_boot=200, seed=3, languages=qs.languages, concept_ids=qs.ids)
+        sa = semantic_affinity(
+            X, items.concept, items.lang, n_boot=200, seed=3, languages=qs.languages, concept_ids=qs.ids
+        )
         assert run.sa == pytest.approx(sa.sa, abs=1e-6)
         assert run.record.affinity[0].ci_low == pytest.approx(sa.ci_low, abs=1e-6)
         assert run.record.retrieval.n_boot == 200
@@ -207,14 +216,15 @@ def test_suite_is_deterministic_and_ranks_agree():
 def test_compare_rankings_spearman_by_hand():
     class Fake:
         def __init__(self, values):
-            self.runs = tuple(
-                type("R", (), {"key": k, "ok": True, "sa": v, "p_at_1": v})() for k, v in values.items()
-            )
+            self.runs = tuple(type("R", (), {"key": k, "ok": True, "sa": v, "p_at_1": v})() for k, v in values.items())
 
         def run(self, key):
             return next(r for r in self.runs if r.key == key)
 
-    studies = {"a": Fake({"m1": 0.9, "m2": 0.5, "m3": 0.7, "m4": 0.1}), "b": Fake({"m1": 0.6, "m2": 0.8, "m3": 0.4, "m4": 0.2})}
+    studies = {
+        "a": Fake({"m1": 0.9, "m2": 0.5, "m3": 0.7, "m4": 0.1}),
+        "b": Fake({"m1": 0.6, "m2": 0.8, "m3": 0.4, "m4": 0.2}),
+    }
     cmp = compare_rankings(studies, "sa")
     np.testing.assert_array_equal(cmp.ranks, [[1, 2], [3, 1], [2, 3], [4, 4]])
     d2 = (1 - 2) ** 2 + (3 - 1) ** 2 + (2 - 3) ** 2 + 0

@@ -7,7 +7,14 @@ from semanscope.models.tokenize import normalize_text, split_cjk, split_thai, to
 
 def test_latin_words_lowercased_punctuation_dropped():
     assert tokenize("How many points did the Panthers' defense surrender?", "en") == [
-        "how", "many", "points", "did", "the", "panthers", "defense", "surrender",
+        "how",
+        "many",
+        "points",
+        "did",
+        "the",
+        "panthers",
+        "defense",
+        "surrender",
     ]
 
 

@@ -107,9 +107,7 @@ def test_min_similarity_languages_filter_and_auto_detection(bitexts):
 
 def test_csv_bitext_and_errors(tmp_path):
     path = tmp_path / "pairs.csv"
-    lines = [",".join(COLUMNS)] + [
-        f"eng,spa,x.org,0.9,Question {i}?,Pregunta {i}?,a,b" for i in range(3)
-    ]
+    lines = [",".join(COLUMNS)] + [f"eng,spa,x.org,0.9,Question {i}?,Pregunta {i}?,a,b" for i in range(3)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     qs = load_queryset(path).queryset
     assert qs.languages == ("en", "es") and qs.topics == ("x.org",) * 3

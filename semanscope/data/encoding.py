@@ -151,7 +151,9 @@ def as_source(obj: object) -> Source:
         fileobj = obj if getattr(obj, "seekable", lambda: False)() else io.BytesIO(obj.read())  # type: ignore[attr-defined]
         source = Source(name, fileobj=fileobj)  # type: ignore[arg-type]
     else:
-        raise QuerySetError(f"cannot read a query set from {type(obj).__name__}: pass a file path or a binary file object")
+        raise QuerySetError(
+            f"cannot read a query set from {type(obj).__name__}: pass a file path or a binary file object"
+        )
     size = source.size()
     limit = validation.MAX_FILE_MB
     if size > limit * 1024 * 1024:

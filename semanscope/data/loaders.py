@@ -168,9 +168,18 @@ def load_queryset(
         if isinstance(files, dict):
             raise QuerySetError("WebFAQ files take a list of files, not a {language: file} mapping")
         return load_webfaq(
-            files, pivot, min_similarity, min_languages, codes, duplicates=duplicates, name=name,
-            progress=progress, max_rows=max_rows, encoding=encoding, license=license,
-        )  # fmt: skip
+            files,
+            pivot,
+            min_similarity,
+            min_languages,
+            codes,
+            duplicates=duplicates,
+            name=name,
+            progress=progress,
+            max_rows=max_rows,
+            encoding=encoding,
+            license=license,
+        )
     container = {"csv": "csv", "sa": "csv", "parquet": "parquet"}.get(fmt) or (
         _json_kind(first, encoding) if container_of(first) == "json" else "jsonl"
     )
@@ -204,4 +213,3 @@ def _format_name(format: str | None) -> str | None:
     if fmt not in FORMATS:
         raise QuerySetError(f"unknown format {format!r}; use one of {', '.join(FORMATS)} (or leave it out to detect)")
     return fmt
-

@@ -174,7 +174,9 @@ def _parquet_stream(source: Source) -> Iterator[Record]:
         raise QuerySetError(f"{source.name}: the Parquet file has no rows")
 
 
-def read_records(source: Source, container: str, *, encoding: str | None = None, delimiter: str | None = None) -> Records:
+def read_records(
+    source: Source, container: str, *, encoding: str | None = None, delimiter: str | None = None
+) -> Records:
     """Open ``source`` as ``container`` (``"csv"``, ``"jsonl"``, ``"json"`` or ``"parquet"``)."""
     if container == "csv":
         stream = _csv_stream(source, encoding, delimiter)

@@ -173,7 +173,9 @@ def load_table(
         if plan.id_key is None or (cid is None and header_plan is None):
             cid = f"row-{rec.index:05d}"  # no id column, or a JSON object without an id value
         topic = values.get(plan.topic_key) if plan.topic_key is not None else None
-        builder.add(rec.ref, rec.where, "" if cid is None else str(cid), topic, {c: texts.get(k) for k, c in plan.lang_keys})
+        builder.add(
+            rec.ref, rec.where, "" if cid is None else str(cid), topic, {c: texts.get(k) for k, c in plan.lang_keys}
+        )
     if languages is not None:
         absent = [code for code in languages if code not in roles.found]
         if absent:

@@ -255,4 +255,3 @@ def _check_columns(columns: Sequence[str], file: str) -> None:
             f"{file}: not a WebFAQ bitext file: missing column(s) {', '.join(missing)} "
             f"(expected {', '.join(REQUIRED_COLUMNS)}, origin, labse_similarity)"
         )
-

@@ -19,6 +19,7 @@ from .languages import LANGUAGES, UnknownLanguage, normalize_language
 from .records import Progress
 from .validation import QuerySetError, language_code
 
+
 def language_from_filename(name: str) -> str | None:
     """Language in a file name's last ``.``/``_``/``-`` separated token before ``.json``.
 
@@ -120,7 +121,9 @@ def load_xquad(
             raise QuerySetError(f"{by_lang[code].name} and {source.name} are both {LANGUAGES[code].name} ({code})")
         by_lang[code] = source
     if pivot_code not in by_lang:
-        raise QuerySetError(f"no file for the pivot language {pivot_code} (files cover {', '.join(by_lang)}); pass pivot=")
+        raise QuerySetError(
+            f"no file for the pivot language {pivot_code} (files cover {', '.join(by_lang)}); pass pivot="
+        )
     if wanted is not None and wanted - set(by_lang):
         raise QuerySetError(f"no file for requested language(s) {', '.join(sorted(wanted - set(by_lang)))}")
     order = [pivot_code] + [c for c in by_lang if c != pivot_code and (wanted is None or c in wanted)]
@@ -132,7 +135,9 @@ def load_xquad(
         questions[code], file_titles = read_squad(source, encoding)
         if code == pivot_code:
             titles = file_titles
-        files.append({"source": source.name, "language": code, "sha256": source.sha256(), "questions": len(questions[code])})
+        files.append(
+            {"source": source.name, "language": code, "sha256": source.sha256(), "questions": len(questions[code])}
+        )
         if progress is not None:
             progress(done, len(order))
     all_ids = dict.fromkeys(qid for code in order for qid in questions[code])
@@ -153,4 +158,3 @@ def load_xquad(
         "license": license,
     }
     return builder.finish(name or "xquad", provenance)
-

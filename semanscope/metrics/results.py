@@ -186,8 +186,25 @@ class StudyRecord:
         rows: list[dict] = []
 
         def add(metric: str, a: str, b: str, value: float, low: float = nan, high: float = nan) -> None:
-            rows.append(dict(zip(ROW_COLUMNS, (self.model, self.family, self.dataset, metric, a, b,
-                                               float(value), float(low), float(high), self.n_concepts))))  # fmt: skip
+            rows.append(
+                dict(
+                    zip(
+                        ROW_COLUMNS,
+                        (
+                            self.model,
+                            self.family,
+                            self.dataset,
+                            metric,
+                            a,
+                            b,
+                            float(value),
+                            float(low),
+                            float(high),
+                            self.n_concepts,
+                        ),
+                    )
+                )
+            )
 
         langs = self.languages
         for r in self.affinity:

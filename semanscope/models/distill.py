@@ -52,10 +52,7 @@ def select_default_pieces(vocab: Sequence[tuple[str, float]], n_top: int = DEFAU
     plus every single-character piece (one character, optionally after ``▁``), in vocabulary order."""
     scores = np.array([s for _, s in vocab], dtype=np.float64)
     top = set(np.argsort(-scores, kind="stable")[:n_top].tolist())
-    return [
-        piece for i, (piece, _) in enumerate(vocab)
-        if i in top or len(piece.removeprefix(META_SPACE)) == 1
-    ]
+    return [piece for i, (piece, _) in enumerate(vocab) if i in top or len(piece.removeprefix(META_SPACE)) == 1]
 
 
 def builtin_texts() -> list[str]:

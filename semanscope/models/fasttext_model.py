@@ -206,9 +206,7 @@ class FastTextEmbedder(Embedder):
         key: str | None = None
         if None not in self.files:
             if lang not in self.files:
-                raise ValueError(
-                    f"{self.name} has vectors for languages {self.languages}; got lang={lang!r}"
-                )
+                raise ValueError(f"{self.name} has vectors for languages {self.languages}; got lang={lang!r}")
             key = lang
         if key not in self._vectors:
             path = self.files[key]
@@ -228,5 +226,7 @@ class FastTextEmbedder(Embedder):
                 progress(start + len(batch), len(texts))
         self.last_empty = empty
         if empty:
-            log.warning("%s: %d of %d texts have no known word; they get zero vectors", self.name, len(empty), len(texts))
+            log.warning(
+                "%s: %d of %d texts have no known word; they get zero vectors", self.name, len(empty), len(texts)
+            )
         return out

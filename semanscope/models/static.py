@@ -91,9 +91,7 @@ class Model2VecEmbedder(Embedder):
         chunk = max(batch_size, MIN_CHUNK)
         for start in range(0, len(texts), chunk):
             batch = list(texts[start : start + chunk])
-            out[start : start + len(batch)] = self.model.encode(
-                batch, batch_size=len(batch), use_multiprocessing=False
-            )
+            out[start : start + len(batch)] = self.model.encode(batch, batch_size=len(batch), use_multiprocessing=False)
             if progress:
                 progress(start + len(batch), len(texts))
         return out

@@ -84,8 +84,15 @@ def sa_heatmap(
         customdata = np.stack([_square("ci_low", ci_low, languages), _square("ci_high", ci_high, languages)], axis=-1)
         hover = "%{z:.3f} [%{customdata[0]:.3f}, %{customdata[1]:.3f}]"
     return _heatmap(
-        z, languages, title=title, colorscale="Viridis", value_name="SA",
-        row_title="language", col_title="language", customdata=customdata, hover_value=hover,
+        z,
+        languages,
+        title=title,
+        colorscale="Viridis",
+        value_name="SA",
+        row_title="language",
+        col_title="language",
+        customdata=customdata,
+        hover_value=hover,
     )
 
 
@@ -93,8 +100,15 @@ def retrieval_heatmap(p1: np.ndarray, languages: Sequence[str], title: str = "",
     """Retrieval score (L, L) in [0, 1]: row = query language, column = target language."""
     z = _square(metric, p1, languages)
     return _heatmap(
-        z, languages, title=title, colorscale="Blues", value_name=metric,
-        row_title="query language", col_title="target language", zmin=0.0, zmax=1.0,
+        z,
+        languages,
+        title=title,
+        colorscale="Blues",
+        value_name=metric,
+        row_title="query language",
+        col_title="target language",
+        zmin=0.0,
+        zmax=1.0,
     )
 
 
@@ -110,8 +124,16 @@ def degradation_heatmap(
     finite = np.abs(z[np.isfinite(z)])
     bound = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
     return _heatmap(
-        z, languages, title=title, colorscale="RdBu", value_name=value_name,
-        row_title="language", col_title="language", zmin=-bound, zmax=bound, zmid=0.0,
+        z,
+        languages,
+        title=title,
+        colorscale="RdBu",
+        value_name=value_name,
+        row_title="language",
+        col_title="language",
+        zmin=-bound,
+        zmax=bound,
+        zmid=0.0,
     )
 
 
@@ -134,7 +156,9 @@ def sa_bars(
         raise ValueError("model names must be unique")
     values = np.asarray(sa, dtype=np.float64)
     if values.shape != (n,) or len(families) != n:
-        raise ValueError(f"sa and families need one entry per model ({n}); got {values.shape[0] if values.ndim else 0} and {len(families)}")
+        raise ValueError(
+            f"sa and families need one entry per model ({n}); got {values.shape[0] if values.ndim else 0} and {len(families)}"
+        )
     if (ci_low is None) != (ci_high is None):
         raise ValueError("give both ci_low and ci_high, or neither")
     unknown = sorted(set(families) - set(FAMILY_COLORS))
@@ -156,15 +180,22 @@ def sa_bars(
         hover = "%{x}<br>SA: %{y:.3f}"
         if low is not None:
             error_y = dict(
-                type="data", symmetric=False,
-                array=np.maximum(high[idx] - values[idx], 0.0), arrayminus=np.maximum(values[idx] - low[idx], 0.0),
+                type="data",
+                symmetric=False,
+                array=np.maximum(high[idx] - values[idx], 0.0),
+                arrayminus=np.maximum(values[idx] - low[idx], 0.0),
             )
             custom = np.stack([low[idx], high[idx]], axis=1)
             hover += " [%{customdata[0]:.3f}, %{customdata[1]:.3f}]"
         fig.add_trace(
             go.Bar(
-                x=[names[i] for i in idx], y=values[idx], name=family, marker_color=FAMILY_COLORS[family],
-                error_y=error_y, customdata=custom, hovertemplate=hover + f"<br>{family}<extra></extra>",
+                x=[names[i] for i in idx],
+                y=values[idx],
+                name=family,
+                marker_color=FAMILY_COLORS[family],
+                error_y=error_y,
+                customdata=custom,
+                hovertemplate=hover + f"<br>{family}<extra></extra>",
             )
         )
     fig.update_layout(

@@ -97,7 +97,9 @@ def figure_to_images(
             kaleido.write_fig_from_object_sync(jobs, kopts={"path": browser}, cancel_on_error=True)
         except (ChromeNotFoundError, BrowserFailedError) as err:
             reason = err.args[0] if err.args else type(err).__name__
-            raise ExportUnavailable(f"The browser at {browser} could not be started: {reason} {NO_BROWSER_HELP}") from err
+            raise ExportUnavailable(
+                f"The browser at {browser} could not be started: {reason} {NO_BROWSER_HELP}"
+            ) from err
         return {fmt: path.read_bytes() for fmt, path in paths.items()}
 
 

@@ -78,8 +78,14 @@ def scatter_to_vector(
             ax.add_collection(LineCollection(segments, colors="0.5", linewidths=0.4, alpha=0.35, zorder=1))
     for language in dict.fromkeys(lab):
         rows = lab == language
-        ax.scatter(*(xyz[rows, k] for k in range(dim)), s=marker_size, color=language_color(language),
-                   label=language, linewidths=0, zorder=2)
+        ax.scatter(
+            *(xyz[rows, k] for k in range(dim)),
+            s=marker_size,
+            color=language_color(language),
+            label=language,
+            linewidths=0,
+            zorder=2,
+        )
     if dim == 3:
         elev, azim = camera_to_view(camera)
         ax.view_init(elev=elev, azim=azim)

@@ -45,8 +45,22 @@ LANGUAGE_COLORS: dict[str, str] = {
 }
 
 EXTRA: tuple[str, ...] = (
-    "#5254a3", "#8ca252", "#bd9e39", "#ad494a", "#a55194", "#6b6ecf", "#b5cf6b", "#e7cb94",
-    "#d6616b", "#ce6dbd", "#9c9ede", "#cedb9c", "#e7969c", "#de9ed6", "#3182bd", "#e6550d",
+    "#5254a3",
+    "#8ca252",
+    "#bd9e39",
+    "#ad494a",
+    "#a55194",
+    "#6b6ecf",
+    "#b5cf6b",
+    "#e7cb94",
+    "#d6616b",
+    "#ce6dbd",
+    "#9c9ede",
+    "#cedb9c",
+    "#e7969c",
+    "#de9ed6",
+    "#3182bd",
+    "#e6550d",
 )
 
 FAMILY_COLORS: dict[str, str] = {"static": "#ff7f0e", "contextual": "#1f77b4"}

@@ -78,7 +78,8 @@ def to_csv(df: pd.DataFrame) -> bytes:
     Numeric columns are written unchanged (``-0.5`` stays a number); only strings are escaped.
     """
     columns = {
-        j: df.iloc[:, j] if _is_numeric(df.iloc[:, j]) else df.iloc[:, j].map(escape_formula) for j in range(df.shape[1])
+        j: df.iloc[:, j] if _is_numeric(df.iloc[:, j]) else df.iloc[:, j].map(escape_formula)
+        for j in range(df.shape[1])
     }
     safe = pd.DataFrame(columns)
     safe.columns = [escape_formula(str(c)) for c in df.columns]
@@ -130,5 +131,14 @@ def to_latex(df: pd.DataFrame, caption: str = "", label: str = "", digits: int =
         lines.append(rf"\caption{{{latex_escape(caption)}}}")
     if label:
         lines.append(rf"\label{{{label}}}")
-    lines += [rf"\begin{{tabular}}{{{spec}}}", r"\toprule", header, r"\midrule", *body, r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    lines += [
+        rf"\begin{{tabular}}{{{spec}}}",
+        r"\toprule",
+        header,
+        r"\midrule",
+        *body,
+        r"\bottomrule",
+        r"\end{tabular}",
+        r"\end{table}",
+    ]
     return "\n".join(lines) + "\n"

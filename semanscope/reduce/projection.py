@@ -101,7 +101,9 @@ def resolve_settings(method: str, n_points: int, settings: Mapping[str, Any] | N
     if method not in METHODS:
         raise ValueError(f"unknown projection method {method!r}; choose one of {list(METHODS)}")
     if method not in available_methods():
-        raise ValueError(f"{method} needs the umap-learn package (pip install umap-learn); available: {list(available_methods())}")
+        raise ValueError(
+            f"{method} needs the umap-learn package (pip install umap-learn); available: {list(available_methods())}"
+        )
     given = dict(settings or {})
     unknown = sorted(set(given) - set(DEFAULTS[method]))
     if unknown:
@@ -130,7 +132,9 @@ def resolve_settings(method: str, n_points: int, settings: Mapping[str, Any] | N
         s["early_exaggeration"] = _check_real(method, "early_exaggeration", s["early_exaggeration"], 1.0)
         s["n_jobs"] = _check_int(method, "n_jobs", s["n_jobs"], 1)
     elif method == "umap":
-        s["n_neighbors"] = _check_int(method, "n_neighbors", s["n_neighbors"], 2, m - 1, f" (fewer than the {m} points)")
+        s["n_neighbors"] = _check_int(
+            method, "n_neighbors", s["n_neighbors"], 2, m - 1, f" (fewer than the {m} points)"
+        )
         s["min_dist"] = _check_real(method, "min_dist", s["min_dist"], 0.0)
     return s
 
