@@ -37,7 +37,7 @@ def main() -> None:
     st.header("Built-in data")
     st.markdown(
         f"**{qs.name}**: {qs.n_concepts} FAQ-style questions in {qs.n_languages} languages "
-        f"({', '.join(f'{language_name(l)}' for l in qs.languages)}), on {len(qs.topic_names)} topics "
+        f"({', '.join(f'{language_name(code)}' for code in qs.languages)}), on {len(qs.topic_names)} topics "
         f"({', '.join(qs.topic_names)}). License: {qs.provenance.get('license')}."
     )
     st.dataframe(qs.to_frame().head(5), hide_index=True)

@@ -16,8 +16,8 @@ import argparse
 import hashlib
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -107,7 +107,8 @@ def bench(embedder: Embedder, texts: list[str]) -> None:
     print(f"{embedder.name}: {len(texts)} texts, cache {volume / 2**20:.1f} MiB on disk")
     print(f"  model only (inside cold run) {timed.seconds:8.3f} s")
     print(
-        f"  cold encode_cached           {cold:8.3f} s  (overhead {overhead:.3f} s = {overhead / len(texts) * 1e6:.0f} us/text,"
+        f"  cold encode_cached           {cold:8.3f} s  (overhead {overhead:.3f} s = "
+        f"{overhead / len(texts) * 1e6:.0f} us/text,"
         f" {100 * overhead / timed.seconds:.1f}% of model time)"
     )
     print(f"  warm encode_cached           {warm:8.3f} s  ({warm / len(texts) * 1e6:.1f} us/text)")

@@ -16,6 +16,7 @@ import resource
 import sys
 import time
 import tracemalloc
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +38,7 @@ def machine() -> str:
 
 
 def load() -> str:
-    return "load average %.1f %.1f %.1f" % os.getloadavg()
+    return "load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
 
 
 def random_parallel(N: int, L: int, d: int, noise: float, seed: int = 0):
@@ -51,7 +52,7 @@ def random_parallel(N: int, L: int, d: int, noise: float, seed: int = 0):
 def naive_sa(X: np.ndarray, N: int, L: int) -> dict:
     """SA by definition with scipy pdist (cosine); X concept-major with one text per cell."""
     X64 = X.astype(np.float64).reshape(N, L, -1)
-    h_lang = np.array([pdist(X64[:, l], "cosine").mean() for l in range(L)])
+    h_lang = np.array([pdist(X64[:, j], "cosine").mean() for j in range(L)])
     pair = np.array([pdist(X64[i], "cosine") for i in range(N)])  # (N, L(L-1)/2) in l<m order
     v = pair.mean(axis=1)
     h_pair = (h_lang[:, None] + h_lang[None, :]) / 2
@@ -79,12 +80,12 @@ def bench_sa(sizes: list[int], L: int, d: int, naive_max: int) -> None:
     for N in sizes:
         X, concept, lang = random_parallel(N, L, d, noise=1.0)
         repeat = 3 if N <= 10_000 else 1
-        t_fast, c_fast, res = best_time(lambda: semantic_affinity(X, concept, lang, n_boot=0), repeat)
-        t_boot, c_boot, res_b = best_time(lambda: semantic_affinity(X, concept, lang), repeat)  # n_boot=1000
+        t_fast, c_fast, res = best_time(partial(semantic_affinity, X, concept, lang, n_boot=0), repeat)
+        t_boot, c_boot, res_b = best_time(partial(semantic_affinity, X, concept, lang), repeat)  # n_boot=1000
         assert res_b.sa == res.sa and res_b.ci_low < res.sa < res_b.ci_high
         fast = f"{N:>7} {t_fast:>8.3f} {c_fast:>6.3f} {t_boot:>8.3f} {c_boot:>6.3f}"
         if N <= naive_max:
-            t_naive, c_naive, ref = best_time(lambda: naive_sa(X, N, L), 1)
+            t_naive, c_naive, ref = best_time(partial(naive_sa, X, N, L), 1)
             iu = np.triu_indices(L, 1)
             err = max(abs(res.sa - ref["sa"]), np.abs(res.v - ref["v"]).max())
             err = max(err, np.abs(res.pair_sa[iu] - ref["pair"]).max())
@@ -105,7 +106,7 @@ def bench_retrieval(cases: list[tuple[int, int]], d: int) -> None:
     for N, L in cases:
         X, concept, lang = random_parallel(N, L, d, noise=2.0, seed=1)
         tracemalloc.start()
-        wall, cpu, res = best_time(lambda: retrieval_metrics(X, concept, lang, n_boot=0), 1)
+        wall, cpu, res = best_time(partial(retrieval_metrics, X, concept, lang, n_boot=0), 1)
         peak = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
         pairs = L * (L - 1)

@@ -3,7 +3,8 @@
 For every available built-in model: wall time of ``load_model``; queries/s of
 ``Embedder.encode`` on XQuAD questions (a multilingual mix, ``--n`` texts); and the overhead of
 ``Embedder.encode`` (batches of 64, progress-ready) over one direct call of the underlying
-model on the whole list with its own batching (goal <= 10 %). Each timing is the best of ``--repeats`` interleaved runs (the machine is shared). Usage::
+model on the whole list with its own batching (goal <= 10 %).
+Each timing is the best of ``--repeats`` interleaved runs (the machine is shared). Usage::
 
     python3 bench/bench_models.py [--n 600] [--repeats 3] [--models use-m3 tokenlearn-static]
 
@@ -15,8 +16,9 @@ from __future__ import annotations
 import argparse
 import csv
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -81,13 +83,13 @@ def main() -> None:
         emb = registry.load_model(info.key)
         load = time.perf_counter() - t0
         emb.encode(texts[:BATCH])  # warm-up (lazy initialisation, caches)
-        run_emb = lambda: emb.encode(texts, batch_size=BATCH)  # noqa: E731
+        run_emb = partial(emb.encode, texts, batch_size=BATCH)
         direct = direct_call(emb)
         if direct is None:
             (t_emb,) = best_of_interleaved(args.repeats, [run_emb])
             print(f"{info.key:22s} {load:7.2f} {len(texts) / t_emb:9.1f} {'-':>9s} {'-':>9s}")
             continue
-        t_emb, t_dir = best_of_interleaved(args.repeats, [run_emb, lambda: direct(texts)])
+        t_emb, t_dir = best_of_interleaved(args.repeats, [run_emb, partial(direct, texts)])
         print(
             f"{info.key:22s} {load:7.2f} {len(texts) / t_emb:9.1f} {len(texts) / t_dir:9.1f} "
             f"{100 * (t_emb / t_dir - 1):+8.1f}%"

@@ -40,12 +40,14 @@ def machine() -> str:
     ram = "unknown RAM"
     try:
         kib = int(
-            next(l for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")).split()[1]
+            next(
+                line for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
+            ).split()[1]
         )
         ram = f"{kib / 2**20:.0f} GiB RAM"
     except (OSError, StopIteration, ValueError):
         pass
-    load = "load %.1f %.1f %.1f" % os.getloadavg()
+    load = "load {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
     return f"nproc={os.cpu_count()}, {cpu}, {ram}, python {platform.python_version()}, {load}"
 
 
@@ -63,7 +65,7 @@ class Tee(io.TextIOBase):
         self.out.flush()
 
     def last_line(self) -> str:
-        lines = [l.strip() for l in "".join(self.parts).splitlines() if l.strip()]
+        lines = [line.strip() for line in "".join(self.parts).splitlines() if line.strip()]
         return lines[-1] if lines else ""
 
 

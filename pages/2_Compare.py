@@ -29,7 +29,7 @@ def main() -> None:
     per_row = min(len(ok), 3) or 1
     method_name = ui.METHOD_NAMES.get(method, method)
     for start in range(0, len(ok), per_row):
-        for col, run in zip(st.columns(per_row), ok[start : start + per_row]):
+        for col, run in zip(st.columns(per_row), ok[start : start + per_row], strict=False):
             with col:
                 st.subheader(run.name)
                 st.caption(f"`{run.key}` - {run.family}")

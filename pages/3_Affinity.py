@@ -31,7 +31,7 @@ def main() -> None:
     ui.table_downloads(table, f"{qs.name}-scores", caption=f"Semantic Affinity and retrieval on {qs.name}")
 
     st.header("Language pairs")
-    for tab, run in zip(st.tabs([r.key for r in ok]), ok):
+    for tab, run in zip(st.tabs([r.key for r in ok]), ok, strict=True):
         with tab:
             sa, ret = run.record.affinity[0], run.record.retrieval
             c1, c2 = st.columns(2)

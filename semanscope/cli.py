@@ -18,8 +18,8 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 from semanscope.data.languages import UnknownLanguage, normalize_language
 
@@ -247,7 +247,7 @@ def cmd_models(args: argparse.Namespace) -> int:
         rows.append((info.key, info.family, str(info.dim or "?"), info.status, note))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[4])
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[4])
     return EXIT_OK
 
 

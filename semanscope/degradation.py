@@ -24,8 +24,8 @@ resamples where ``f_C`` is non-zero, so ``rel_b`` is defined).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -55,7 +55,7 @@ class PairedSamples:
     boot_static: np.ndarray
     boot_contextual: np.ndarray
 
-    def grouped(self, weights: np.ndarray) -> "PairedSamples":
+    def grouped(self, weights: np.ndarray) -> PairedSamples:
         """Columns combined with weights ``W`` (K, G): every array ``a`` becomes ``a @ W``."""
         w = np.asarray(weights, dtype=np.float64)
         return PairedSamples(self.static @ w, self.contextual @ w, self.boot_static @ w, self.boot_contextual @ w)
@@ -215,6 +215,7 @@ def paired_gap(
                 for a, b in zip(
                     (samples.static, samples.contextual, samples.boot_static, samples.boot_contextual),
                     (extra.static, extra.contextual, extra.boot_static, extra.boot_contextual),
+                    strict=True,
                 )
             )
         )
@@ -255,7 +256,7 @@ def affinity_gap(
 def language_pairs(languages: Sequence[str]) -> list[tuple[str, str]]:
     """Unordered pairs ``(l, m)``, l before m, in ``np.triu_indices(L, 1)`` order."""
     rows, cols = np.triu_indices(len(languages), 1)
-    return [(languages[i], languages[j]) for i, j in zip(rows, cols)]
+    return [(languages[i], languages[j]) for i, j in zip(rows, cols, strict=True)]
 
 
 def pair_label(a: str, b: str) -> str:

@@ -16,7 +16,7 @@ def text_ids(qs: QuerySet) -> np.ndarray:
     items = qs.items()
     first: dict[tuple[int, str], int] = {}
     return np.fromiter(
-        (first.setdefault((int(j), t), len(first)) for j, t in zip(items.lang, items.texts)),
+        (first.setdefault((int(j), t), len(first)) for j, t in zip(items.lang, items.texts, strict=True)),
         dtype=np.int64,
         count=len(items.texts),
     )
@@ -73,7 +73,7 @@ def truncation_note(qs: QuerySet, embedder: Embedder) -> str:
     unique = list(dict.fromkeys(items.texts))
     if not unique:
         return ""
-    cut = {t for t, flag in zip(unique, embedder.truncated(unique)) if flag}
+    cut = {t for t, flag in zip(unique, embedder.truncated(unique), strict=True) if flag}
     if not cut:
         return ""
     rows = [k for k, t in enumerate(items.texts) if t in cut]

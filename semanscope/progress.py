@@ -9,8 +9,9 @@ their front end (the Streamlit one in the app); this module imports no UI toolki
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator, Protocol
+from typing import Protocol
 
 
 class Progress(Protocol):

@@ -24,8 +24,8 @@ import io
 import json
 import math
 import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -114,7 +114,7 @@ def gap_table(deg: Degradation, labels: Sequence[str], first_column: str) -> pd.
 
 def pairs_by_gap(gap: Gap, labels: Sequence[str]) -> list[str]:
     """``labels`` ordered by decreasing gap (NaN last, ties in the given order)."""
-    values = np.array([gap.row(l)["gap"] for l in labels])
+    values = np.array([gap.row(label)["gap"] for label in labels])
     order = np.argsort(np.where(np.isfinite(values), -values, np.inf), kind="stable")
     return [labels[i] for i in order]
 
@@ -237,7 +237,7 @@ def answer(suite: Suite) -> list[str]:
             f"By language pair the largest SA gaps are {', '.join(item(deg.sa, p) for p in worst_sa)}; "
             f"the largest P@1 gaps are {', '.join(item(deg.p_at_1, p) for p in worst_p1)}."
         )
-    for role, study in list(suite.studies.items())[1:]:
+    for study in list(suite.studies.values())[1:]:
         other = study.degradation
         label = dataset_label(study)
         if other is None:
@@ -252,7 +252,8 @@ def answer(suite: Suite) -> list[str]:
         )
     for control in deg.controls:
         out.append(
-            f"The English-only control {control['key']} reaches SA {fmt(control['sa'])} and P@1 {fmt(control['p_at_1'])} "
+            f"The English-only control {control['key']} reaches SA {fmt(control['sa'])} "
+            f"and P@1 {fmt(control['p_at_1'])} "
             f"on {name} (best static {fmt(sa['static'])} / {fmt(p1['static'])}, best contextual "
             f"{fmt(sa['contextual'])} / {fmt(p1['contextual'])})."
         )
@@ -339,7 +340,8 @@ def render_markdown(suite: Suite, settings: dict, notes: Sequence[str], figures:
             "",
             f"Best static vs best contextual model: SA {deg.sa_static} vs {deg.sa_contextual}; "
             f"P@1 {deg.p1_static} vs {deg.p1_contextual}. Gap = contextual - static in points (hundredths); "
-            "drop = gap / contextual value; paired bootstrap over concepts (the same resampled concepts for both models).",
+            "drop = gap / contextual value; paired bootstrap over concepts "
+            "(the same resampled concepts for both models).",
             "",
             "### By script pair",
             "",
@@ -561,7 +563,7 @@ def write_figures(
         lambda: plots.sa_bars(keys, values, low, high, families, title=title),
         lambda fmt: _mpl_bytes(mpl_bars(keys, values, low, high, families, title), fmt),
     )
-    for run, result in zip(runs, sa):
+    for run, result in zip(runs, sa, strict=True):
         title = f"SA per language pair: {run.key} ({label})"
         written += writer.write(
             f"sa_pairs_{file_stem(run.key)}",

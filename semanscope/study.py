@@ -20,8 +20,9 @@ give identical numbers.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Callable, Literal, Mapping, Sequence
+from typing import Literal
 
 import numpy as np
 import scipy.stats
@@ -84,7 +85,7 @@ class ModelSpec:
     load: Callable[[], Embedder] = field(repr=False, compare=False)
 
     @classmethod
-    def of(cls, model: "str | Embedder | ModelSpec", cache_dir: str | None = None) -> "ModelSpec":
+    def of(cls, model: str | Embedder | ModelSpec, cache_dir: str | None = None) -> ModelSpec:
         """From a registry key (unknown key: :class:`ModelUnavailable`), a loaded Embedder or a spec.
 
         An Embedder counts as English-only when it has a true ``english_only`` attribute.
@@ -516,7 +517,7 @@ def run_suite(
     t_start = time.perf_counter()
     runs: dict[str, list[ModelRun]] = {role: [] for role in querysets}
     rows = {role: len(qs.items().texts) for role, qs in querysets.items()}
-    starts = dict(zip(rows, np.cumsum([0, *rows.values()])[:-1].tolist()))
+    starts = dict(zip(rows, np.cumsum([0, *rows.values()])[:-1].tolist(), strict=True))
     total_rows = sum(rows.values())
     for spec in specs:
         report = None if progress is None else (lambda done, total, key=spec.key: progress(key, done, total))

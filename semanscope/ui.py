@@ -16,10 +16,10 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -254,7 +254,7 @@ def sidebar_view() -> QuerySet:
     sb.header("Data")
     sb.caption(f"**{qs.name}**: {qs.n_concepts:,} concepts x {qs.n_languages} languages")
     stored = st.session_state.get(LANGUAGES)
-    kept = [l for l in stored or [] if l in qs.languages]
+    kept = [code for code in stored or [] if code in qs.languages]
     # defaults on first use and when none of the stored languages is in this set
     st.session_state[LANGUAGES] = kept if stored is not None and (kept or not stored) else appcore.default_languages(qs)
     languages = persistent(
@@ -286,7 +286,7 @@ def sidebar_view() -> QuerySet:
     if concept_filter:
         sb.info(f"Showing {len(concept_filter)} concepts kept from a selection.", icon=":material/filter_alt:")
         sb.button("Show all concepts", on_click=_clear_concepts, key="clear-concepts")
-    sorted_languages = [l for l in qs.languages if l in set(languages)]
+    sorted_languages = [code for code in qs.languages if code in set(languages)]
     try:
         return appcore.select(
             qs, sorted_languages, topics=topics, concept_ids=concept_filter, max_concepts=int(max_concepts) or None
@@ -598,7 +598,7 @@ def table_downloads(df: pd.DataFrame, name: str, caption: str = "") -> None:
         ("Markdown", to_markdown(df), f"{name}.md", "text/markdown"),
         ("LaTeX", to_latex(df, caption=caption, label=label), f"{name}.tex", "application/x-tex"),
     )
-    for col, (title, data, file_name, mime) in zip(cols, files):
+    for col, (title, data, file_name, mime) in zip(cols, files, strict=True):
         col.download_button(
             title,
             data,
@@ -630,7 +630,7 @@ def figure_downloads(
         icon=":material/download:",
     )
     if vector is not None:
-        for col, fmt in zip(cols[1:3], ("pdf", "svg")):
+        for col, fmt in zip(cols[1:3], ("pdf", "svg"), strict=True):
             col.download_button(
                 f"Vector {fmt.upper()} (matplotlib)",
                 lambda fmt=fmt: vector(fmt),

@@ -6,7 +6,7 @@ Kept free of pytest/hypothesis imports so spawned worker processes start fast.
 from __future__ import annotations
 
 import hashlib
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

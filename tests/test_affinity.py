@@ -55,7 +55,7 @@ def reference(X, concept, lang, text_ids=None, metric="cosine"):
     pair_v = pairs if metric == "cosine" else np.sqrt(pairs)
     h_pair = (h_lang[:, None] + h_lang[None, :]) / 2
     pair_sa = np.full((L, L), np.nan)
-    for p, (l, m) in enumerate(zip(*iu)):
+    for p, (l, m) in enumerate(zip(*iu, strict=True)):
         pair_sa[l, m] = pair_sa[m, l] = 1 / (1 + pair_v[:, p].mean() / h_pair[l, m])
     sr = v.mean() / h
     sem_sr = np.std(v, ddof=1) / np.sqrt(N) / h
@@ -135,7 +135,7 @@ def test_concept_pair_spreads_are_the_per_concept_pair_breakdown(metric):
     spreads, ids = concept_pair_spreads(X, concept, lang, metric=metric, concept_ids=[f"c{i}" for i in range(9)])
     iu = np.triu_indices(4, 1)
     for i in range(9):
-        for p, (l, m) in enumerate(zip(*iu)):
+        for p, (l, m) in enumerate(zip(*iu, strict=True)):
             A, B = X[(concept == i) & (lang == l)], X[(concept == i) & (lang == m)]
             ref = cdist(A, B, "cosine").mean() if metric == "cosine" else np.sqrt(cdist(A, B, "sqeuclidean").mean())
             assert spreads[i, p] == pytest.approx(ref, rel=1e-9)
@@ -440,7 +440,7 @@ def test_xquad_items_with_real_duplicate_texts():
     with XQUAD.open(encoding="utf-8", newline="") as f:
         records = list(csv.DictReader(f))
     langs = ["en", "de", "es"]
-    qs = QuerySet.from_rows("xquad", langs, ((r["id"], [r[l] for l in langs], None) for r in records))
+    qs = QuerySet.from_rows("xquad", langs, ((r["id"], [r[code] for code in langs], None) for r in records))
     items = qs.items()
     _, text_ids = np.unique(items.texts, return_inverse=True)
     assert len(np.unique(text_ids)) < len(items.texts)  # the data repeats some questions

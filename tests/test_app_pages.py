@@ -8,9 +8,8 @@ cached in-process, so only the first page pays for loading them.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import json
+from pathlib import Path
 
 import pytest
 
@@ -95,7 +94,7 @@ def test_compare_shows_both_models_and_recomputes() -> None:
     choose_languages(at, ["en", "de"])
     clean(at)
     after = metrics(at)["Semantic Affinity"]
-    assert len(after) == 2 and all(a != b for a, b in zip(after, before))
+    assert len(after) == 2 and all(a != b for a, b in zip(after, before, strict=True))
 
 
 def figures(at: AppTest) -> list[dict]:
@@ -139,7 +138,7 @@ def test_data_page_bad_upload_shows_an_error_and_stays_usable() -> None:
     assert len(at.error) == 1 and "broken.csv" in at.error[0].value
     assert at.header[0].value == "Current set: faq"
     # the session goes on: a good upload replaces the data set everywhere
-    at.session_state[ui.UPLOAD] = [("mine.csv", "id,en,fr\na,one,un\nb,two,deux\nc,three,trois\n".encode())]
+    at.session_state[ui.UPLOAD] = [("mine.csv", b"id,en,fr\na,one,un\nb,two,deux\nc,three,trois\n")]
     at.button(key="load-upload").click().run()
     clean(at)
     assert at.header[0].value == "Current set: mine"

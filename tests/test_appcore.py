@@ -113,7 +113,7 @@ def test_points_label_every_item_row() -> None:
 
 # --------------------------------------------------------------------------- uploads
 def test_load_upload_reads_a_csv() -> None:
-    data = "id,topic,en,de\nq1,a,one,eins\nq2,a,two,zwei\nq3,b,three|3,drei\n".encode()
+    data = b"id,topic,en,de\nq1,a,one,eins\nq2,a,two,zwei\nq3,b,three|3,drei\n"
     result = appcore.load_upload([("../../sets/my set.csv", data)])
     qs = result.queryset
     assert qs.languages == ("en", "de")
@@ -254,7 +254,7 @@ def test_concept_table_is_sorted_worst_first(runs) -> None:
     table = appcore.concept_table(run, qs)
     items = qs.items()
     reference = semantic_affinity(run.embeddings, items.concept, items.lang, n_boot=0, concept_ids=qs.ids)
-    by_id = dict(zip(reference.concept_ids, reference.sa_per_concept))
+    by_id = dict(zip(reference.concept_ids, reference.sa_per_concept, strict=True))
     assert list(table["SA_i"]) == sorted(by_id.values())
     for _, row in table.iterrows():
         assert row["SA_i"] == pytest.approx(by_id[row["concept"]])

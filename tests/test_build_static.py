@@ -132,7 +132,7 @@ def test_built_folder_is_a_model2vec_model(small_model, sp):
     tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
     texts = ["the city of the river", "de la ciudad", "zzzqqq"]
     got = emb.encode(texts)
-    for text, vec in zip(texts, got):
+    for text, vec in zip(texts, got, strict=True):
         ids = [i for i in tok.encode(text, add_special_tokens=False).ids if i != 0]
         if not ids:
             assert not vec.any()

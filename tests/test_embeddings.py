@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from fake_embedder import FakeEmbedder
+
 from semanscope.cache import EmbeddingCache
 from semanscope.data.queryset import QuerySet
 from semanscope.embeddings import embed_queryset, text_ids
@@ -33,7 +33,7 @@ def qs() -> QuerySet:
 
 def brute_force(emb: FakeEmbedder, qs: QuerySet) -> np.ndarray:
     items = qs.items()
-    return np.stack([emb.expected(t, qs.languages[j]) for t, j in zip(items.texts, items.lang)])
+    return np.stack([emb.expected(t, qs.languages[j]) for t, j in zip(items.texts, items.lang, strict=True)])
 
 
 @pytest.mark.parametrize("language_aware", [False, True])
@@ -58,7 +58,7 @@ def test_language_aware_called_once_per_language_on_its_unique_texts(qs):
     embed_queryset(qs, emb)
     assert emb.calls == len(qs.languages)
     items = qs.items()
-    pairs = {(qs.languages[j], t) for t, j in zip(items.texts, items.lang)}
+    pairs = {(qs.languages[j], t) for t, j in zip(items.texts, items.lang, strict=True)}
     assert len(emb.encoded) == len(set(emb.encoded)) == len(pairs)
     assert set(emb.encoded) == pairs
     by_lang = qs.texts_by_language()
@@ -91,7 +91,7 @@ def test_progress_counts_unique_texts(qs, language_aware):
 def test_text_ids_match_language_and_text(qs):
     ids = text_ids(qs)
     items = qs.items()
-    keys = list(zip(items.lang.tolist(), items.texts))
+    keys = list(zip(items.lang.tolist(), items.texts, strict=True))
     assert ids.dtype == np.int64 and ids.shape == (len(keys),)
     for a in range(len(keys)):
         for b in range(len(keys)):
@@ -114,7 +114,7 @@ def test_xquad_alignment(tmp_path):
 
     frame = pd.read_csv(XQUAD, nrows=40, dtype=str)
     langs = ["en", "de", "zh", "hi"]
-    qs = QuerySet.from_rows("xquad", langs, ((r["id"], [r[l] for l in langs], None) for _, r in frame.iterrows()))
+    qs = QuerySet.from_rows("xquad", langs, ((r["id"], [r[code] for code in langs], None) for _, r in frame.iterrows()))
     emb = FakeEmbedder(language_aware=True)
     with EmbeddingCache(tmp_path / "emb") as cache:
         X = embed_queryset(qs, emb, cache)

@@ -94,7 +94,7 @@ def test_bin_sentence_vector_is_mean_of_word_vectors(ft_bin):
     assert emb.family == "static" and emb.language_aware and emb.dim == 16
     texts = ["The cat sat on the MAT.", "猫坐在垫子上", "แมวนั่งบ้าน", "unseenword zzz", "?!"]
     langs = ["en", "zh", "th", "en", "en"]
-    for text, lang in zip(texts, langs):
+    for text, lang in zip(texts, langs, strict=True):
         got = emb.encode([text], lang=lang)[0]
         tokens = tokenize(text, lang)
         if tokens:

@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from semanscope.data import validation
-from semanscope.data.loaders import FORMATS, QuerySetError, detect_format, load_queryset, safe_upload_name
 from semanscope.data.encoding import as_source
+from semanscope.data.loaders import FORMATS, QuerySetError, detect_format, load_queryset, safe_upload_name
 from semanscope.data.validation import LONG_TEXT_CHARS
 
 XQUAD_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "xquad" / "questions.csv"

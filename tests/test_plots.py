@@ -120,7 +120,7 @@ def test_highlight_3d_enlarges_and_fades():
         on = [r in chosen for r in rows]
         assert on == sorted(on, reverse=True)  # highlighted first, so the legend shows the opaque colour
         base = language_color(t.name)
-        for r, size, color in zip(rows, t.marker.size, t.marker.color):
+        for r, size, color in zip(rows, t.marker.size, t.marker.color, strict=True):
             if r in chosen:
                 assert size == 4.0 * HIGHLIGHT_SCALE and color == with_alpha(base, 1.0)
             else:

@@ -8,10 +8,10 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from test_study import ConceptEmbedder, synthetic_set
 
 from semanscope.report import _change, answer, pairs_by_gap, write_report
 from semanscope.study import run_suite
-from test_study import ConceptEmbedder, synthetic_set
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,9 @@ def test_report_files_and_numbers(suite, tmp_path):
     tidy = pd.read_csv(tmp_path / "results.csv")
     assert set(tidy.model) == {"toy-static", "toy-contextual", "toy-en"}
     sa_rows = tidy[(tidy.metric == "sa_cosine") & (tidy.lang_a == "all") & (tidy.dataset == "toy")]
-    assert dict(zip(sa_rows.model, sa_rows.value)) == pytest.approx({r.key: r.sa for r in suite.main.ok_runs})
+    assert dict(zip(sa_rows.model, sa_rows.value, strict=True)) == pytest.approx(
+        {r.key: r.sa for r in suite.main.ok_runs}
+    )
     latex = (tmp_path / "tables" / "gap_scripts.tex").read_text(encoding="utf-8")
     assert "\\begin{tabular}" in latex and "95\\% CI" in latex
 

@@ -41,7 +41,7 @@ def assert_same(a, b):
             assert_same(x, y)
         elif isinstance(x, tuple) and x and dataclasses.is_dataclass(x[0]):
             assert len(x) == len(y)
-            for p, q in zip(x, y):
+            for p, q in zip(x, y, strict=True):
                 assert_same(p, q)
         else:
             np.testing.assert_equal(y, x, err_msg=f.name)

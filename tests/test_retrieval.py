@@ -181,7 +181,7 @@ def test_xquad_trigram_retrieval_matches_brute_force():
     with XQUAD.open(encoding="utf-8", newline="") as f:
         records = list(csv.DictReader(f))[:300]
     langs = ["en", "de", "ru"]
-    qs = QuerySet.from_rows("xquad", langs, ((r["id"], [r[l] for l in langs], None) for r in records))
+    qs = QuerySet.from_rows("xquad", langs, ((r["id"], [r[code] for code in langs], None) for r in records))
     items = qs.items()
     X = np.zeros((len(items.texts), 128))
     for k, t in enumerate(items.texts):

@@ -9,16 +9,16 @@ tokenlearn-static is run.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 import numpy as np
 import pytest
+import tomllib
 
 pytest.importorskip("streamlit")
+from fake_embedder import FakeEmbedder  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from fake_embedder import FakeEmbedder  # noqa: E402
 from semanscope import ui  # noqa: E402
 from semanscope.data import validation  # noqa: E402
 from semanscope.models import registry  # noqa: E402

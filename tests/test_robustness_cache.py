@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from fake_embedder import FakeEmbedder
+
 from semanscope.cache import CacheUnavailableWarning, EmbeddingCache, encode_cached
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,15 +8,15 @@ from __future__ import annotations
 import csv
 import io
 import tracemalloc
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 import pytest
+from fake_embedder import FakeEmbedder
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fake_embedder import FakeEmbedder
 from semanscope import appcore
 from semanscope.data.loaders import QuerySetError, load_queryset
 from semanscope.data.queryset import QuerySet
@@ -96,7 +96,7 @@ def test_sa_does_not_depend_on_row_or_alternative_order(qs, language_aware, metr
     assert a.status == b.status
     np.testing.assert_allclose([a.sa, a.h], [b.sa, b.h], **CLOSE)
     np.testing.assert_allclose(a.pair_sa, b.pair_sa, **CLOSE)
-    by_id = dict(zip(b.concept_ids, b.sa_per_concept))
+    by_id = dict(zip(b.concept_ids, b.sa_per_concept, strict=True))
     np.testing.assert_allclose(a.sa_per_concept, [by_id[c] for c in a.concept_ids], **CLOSE)
 
 

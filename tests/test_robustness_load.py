@@ -128,7 +128,7 @@ def expected_scores() -> dict[str, tuple[str, str, str]]:
     faq, model = load_builtin("faq"), load_model("tokenlearn-static")
     out = {}
     for name, removed in SESSIONS.items():
-        view = appcore.select(faq, [l for l in DEFAULT if l not in removed], max_concepts=CONCEPTS)
+        view = appcore.select(faq, [code for code in DEFAULT if code not in removed], max_concepts=CONCEPTS)
         run = run_model(view, model, n_boot=0)
         out[name] = tuple(appcore.number_text(x) for x in (run.sa, run.p_at_1, run.record.retrieval.mean_mrr))
     return out
@@ -165,7 +165,7 @@ async def explore_tiles(page) -> dict[str, str]:
     await settle(page)
     labels = await page.locator('[data-testid="stMetricLabel"]').all_inner_texts()
     values = await page.locator('[data-testid="stMetricValue"]').all_inner_texts()
-    return dict(zip((l.strip() for l in labels), values))
+    return dict(zip((label.strip() for label in labels), values, strict=True))
 
 
 async def choose_languages(browser, url: str, removed: tuple[str, ...]) -> dict:
@@ -241,7 +241,7 @@ async def drive(url: str, tmp: Path) -> tuple[dict, dict]:
             )
         finally:
             await browser.close()
-    return dict(zip(SESSIONS, results[:-1])), results[-1]
+    return dict(zip(SESSIONS, results[:-1], strict=True)), results[-1]
 
 
 def test_concurrent_sessions_keep_their_own_state(server, tmp_path):
@@ -254,7 +254,7 @@ def test_concurrent_sessions_keep_their_own_state(server, tmp_path):
         expected = reference.result(timeout=WAIT_S)
     for name, removed in SESSIONS.items():
         shown = sessions[name]
-        kept = [l for l in DEFAULT if l not in removed]
+        kept = [code for code in DEFAULT if code not in removed]
         assert not shown["errors"], (name, shown["errors"])
         assert f"on faq, languages {', '.join(kept)}" in shown["caption"], (name, shown["caption"])
         tiles = shown["tiles"]

@@ -5,13 +5,13 @@ give a clear message or a new fingerprint, never a stack trace or stale vectors.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pytest
-
 from fake_embedder import FakeEmbedder
+
 from semanscope.cache import EmbeddingCache, encode_cached
 from semanscope.data.queryset import QuerySet
 from semanscope.embeddings import truncation_note

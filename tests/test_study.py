@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
@@ -123,7 +123,7 @@ def test_study_numbers_are_consistent_with_metrics():
     assert {k for k, _, _ in seen} == {"toy-static", "toy-contextual"}
     assert all(done == total for (k, done, total) in seen[-1:])
     items = qs.items()
-    for run, model in zip(result.runs, [_static(), _contextual()]):
+    for run, model in zip(result.runs, [_static(), _contextual()], strict=True):
         X = model.encode(items.texts)
         np.testing.assert_allclose(run.embeddings, X.astype(np.float32))
         sa = semantic_affinity(
@@ -146,7 +146,7 @@ def test_study_numbers_are_consistent_with_metrics():
     assert sa_all["gap"] == pytest.approx(contextual.sa - static.sa)
     assert sa_all["rel"] == pytest.approx((contextual.sa - static.sa) / contextual.sa)
     assert sa_all["gap_low"] <= sa_all["gap"] <= sa_all["gap_high"]
-    for (a, b), label in zip([(0, 1), (0, 2), (1, 2)], deg.pairs):
+    for (a, b), label in zip([(0, 1), (0, 2), (1, 2)], deg.pairs, strict=True):
         row = deg.sa.row(label)
         assert row["static"] == pytest.approx(static.record.affinity[0].pair_sa[a, b])
         assert row["contextual"] == pytest.approx(contextual.record.affinity[0].pair_sa[a, b])

@@ -14,7 +14,7 @@ COLUMNS = ["language1", "language2", "origin", "labse_similarity", "question1", 
 
 
 def row(l1, l2, q1, q2, sim=0.9, origin="https://www.shop.example/faq"):
-    return dict(zip(COLUMNS, [l1, l2, origin, sim, q1, q2, "a1", "a2"]))
+    return dict(zip(COLUMNS, [l1, l2, origin, sim, q1, q2, "a1", "a2"], strict=True))
 
 
 DEU_ROWS = [

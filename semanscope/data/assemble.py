@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
-from .queryset import ALT_SEP, QuerySet
 from . import validation
+from .queryset import ALT_SEP, QuerySet
 from .validation import LONG_TEXT_CHARS, QuerySetError, has_word_character, listing
 
 MIN_LANGUAGES = 2

@@ -19,10 +19,11 @@ import codecs
 import hashlib
 import io
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator, TextIO
+from typing import BinaryIO, TextIO
 
 from . import validation
 from .validation import QuerySetError
@@ -145,7 +146,8 @@ def as_source(obj: object) -> Source:
     elif hasattr(obj, "read"):
         if isinstance(obj, io.TextIOBase):
             raise QuerySetError(
-                f"{getattr(obj, 'name', 'upload')}: opened in text mode; pass a path or a binary file (open(path, 'rb'))"
+                f"{getattr(obj, 'name', 'upload')}: opened in text mode; "
+                "pass a path or a binary file (open(path, 'rb'))"
             )
         name = os.path.basename(str(getattr(obj, "name", "") or "upload"))
         fileobj = obj if getattr(obj, "seekable", lambda: False)() else io.BytesIO(obj.read())  # type: ignore[attr-defined]
@@ -198,7 +200,8 @@ def decode_error_message(source: Source, encoding: str) -> str:
         line_start = data.rfind(b"\n", 0, offset) + 1
         context = data[max(line_start, offset - 30) : offset + 30].decode("cp1252", errors="replace")
         return (
-            f"{source.name}: not valid {encoding.removesuffix('-sig').upper()} at byte offset {offset:,} (line {line}): "
+            f"{source.name}: not valid {encoding.removesuffix('-sig').upper()} "
+            f"at byte offset {offset:,} (line {line}): "
             f"byte(s) {bad.hex(' ').upper()}; read as Windows-1252 the text there is {context!r}. "
             "Re-save the file as UTF-8 (Excel: 'CSV UTF-8'; LibreOffice: character set 'Unicode (UTF-8)'), "
             "or load it with encoding='cp1252' if you are sure that is its encoding"

@@ -27,8 +27,8 @@ format, SHA-256 of the bytes, rows read, encoding and license (``None`` = unknow
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from .assemble import LoadResult
 from .encoding import Source, as_source, open_text
@@ -147,7 +147,7 @@ def load_queryset(
     min_similarity, min_languages, duplicates: WebFAQ options (see :func:`load_webfaq`).
     license: recorded in provenance.
     """
-    codes = None if languages is None else [language_code(l, "languages") for l in languages]
+    codes = None if languages is None else [language_code(code, "languages") for code in languages]
     fmt = _format_name(format)
     files: list[Source] | dict[str, Source]
     if isinstance(source, Mapping):

@@ -8,8 +8,8 @@ a flat list of (concept, language, text) rows.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -75,7 +75,7 @@ class QuerySet:
         languages: Sequence[str],
         rows: Iterable[tuple[str, Sequence[str | None], str | None]],
         provenance: dict | None = None,
-    ) -> "QuerySet":
+    ) -> QuerySet:
         """Build from (id, [cell per language], topic) rows; cells may contain ``a|b``."""
         ids, cells, topics = [], [], []
         for cid, row_cells, topic in rows:
@@ -105,7 +105,7 @@ class QuerySet:
         return all(all(c for c in row) for row in self.cells)
 
     def incomplete_ids(self) -> list[str]:
-        return [cid for cid, row in zip(self.ids, self.cells) if not all(row)]
+        return [cid for cid, row in zip(self.ids, self.cells, strict=True) if not all(row)]
 
     def items(self) -> Items:
         """Flatten to (concept, language, text) rows, concept-major, then language order."""
@@ -138,22 +138,24 @@ class QuerySet:
         topics: Sequence[str] | None = None,
         concept_ids: Sequence[str] | None = None,
         complete_only: bool = True,
-    ) -> "QuerySet":
+    ) -> QuerySet:
         """Restrict to languages / topics / concepts (kept in this set's order).
 
         With ``complete_only`` (the default, what the metrics need) concepts missing any
         selected language are dropped; how many is recorded in ``provenance['dropped_incomplete']``.
         """
-        langs = list(self.languages) if languages is None else [l for l in self.languages if l in set(languages)]
+        langs = (
+            list(self.languages) if languages is None else [code for code in self.languages if code in set(languages)]
+        )
         unknown = set(languages or ()) - set(self.languages)
         if unknown:
             raise ValueError(f"unknown language(s) {sorted(unknown)}; this set has {list(self.languages)}")
-        lang_idx = [self.languages.index(l) for l in langs]
+        lang_idx = [self.languages.index(code) for code in langs]
         topic_set = set(topics) if topics is not None else None
         id_set = set(concept_ids) if concept_ids is not None else None
         ids, cells, tps = [], [], []
         dropped = 0
-        for cid, row, tp in zip(self.ids, self.cells, self.topics):
+        for cid, row, tp in zip(self.ids, self.cells, self.topics, strict=True):
             if topic_set is not None and tp not in topic_set:
                 continue
             if id_set is not None and cid not in id_set:

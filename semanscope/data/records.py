@@ -13,8 +13,9 @@ import codecs
 import csv
 import itertools
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator, NamedTuple
+from typing import NamedTuple
 
 from .encoding import Source, detect_encoding, open_text
 from .validation import QuerySetError
@@ -51,7 +52,8 @@ class Records:
 
 
 def sniff_delimiter(header_line: str, suffix: str) -> str:
-    """``\\t`` for .tsv/.tab files, else whichever of ``,`` ``\\t`` ``;`` is most frequent in the header (``,`` on ties)."""
+    """``\\t`` for .tsv/.tab files, else whichever of ``,`` ``\\t`` ``;`` is most frequent in the
+    header (``,`` on ties)."""
     if suffix in (".tsv", ".tab"):
         return "\t"
     counts = {d: header_line.count(d) for d in (",", "\t", ";")}
@@ -87,7 +89,7 @@ def _csv_stream(source: Source, encoding: str | None, delimiter: str | None) -> 
                         f"{source.name}: {where} has {len(row)} columns, expected {len(header)} like the header; "
                         f"check for an unquoted {'tab' if delim == chr(9) else repr(delim)} or quote inside a cell"
                     )
-                yield Record(index, f"row {index}", where, dict(zip(header, row)))
+                yield Record(index, f"row {index}", where, dict(zip(header, row, strict=True)))
         except csv.Error as exc:
             raise QuerySetError(f"{source.name}: line {reader.line_num}: malformed CSV ({exc})") from None
         if index == 0:

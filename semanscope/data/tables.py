@@ -19,8 +19,8 @@ alternatives.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from .assemble import LoadResult, QuerySetBuilder
 from .encoding import Source
@@ -84,7 +84,7 @@ class ColumnRoles:
     def plan(self, names: Sequence[str], where_of: Sequence[str]) -> Plan:
         """Classify a header / an object's keys; two columns of one role or language are an error."""
         first: dict[tuple[str, str | None], tuple[str, str]] = {}  # (role, code) -> (name, where)
-        for name, where in zip(names, where_of):
+        for name, where in zip(names, where_of, strict=True):
             role, code = self._classify(str(name), where)
             if role in ("ignore", "label", "skip"):
                 continue

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import Counter
-from typing import Sequence
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from .assemble import LoadResult, QuerySetBuilder
@@ -116,7 +116,7 @@ def load_webfaq(
         raise QuerySetError("load_webfaq needs at least one file")
     label = sources[0].name if len(sources) == 1 else f"{sources[0].name} and {len(sources) - 1} more file(s)"
     pivot_code = language_code(pivot, "pivot")
-    wanted = None if languages is None else {language_code(l, "languages") for l in languages} | {pivot_code}
+    wanted = None if languages is None else {language_code(code, "languages") for code in languages} | {pivot_code}
 
     lang_cache: dict[str, str | None] = {}
 
@@ -213,10 +213,10 @@ def load_webfaq(
         builder.note(message)
     excluded: list[str] = []
     several = 0
-    for key, cid in zip(keys, ids):
+    for key, cid in zip(keys, ids, strict=True):
         concept = concepts[key]
         if 1 + len(concept.translations) < needed:
-            missing = [l for l in langs[1:] if l not in concept.translations]
+            missing = [code for code in langs[1:] if code not in concept.translations]
             excluded.append(f"{cid} (missing {', '.join(missing)})")
             continue
         texts: dict[str, object] = {pivot_code: concept.pivot_text}

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from .assemble import LoadResult, QuerySetBuilder
 from .encoding import Source, as_source, open_text
@@ -71,7 +71,8 @@ def read_squad(source: Source, encoding: str | None = None) -> tuple[dict[str, s
                 qid = qa.get("id") if isinstance(qa, dict) else None
                 if qid is None or not isinstance(qa.get("question"), str):
                     raise QuerySetError(
-                        f"{source.name}: article {a} ({title!r}), paragraph {p}, question {q}: needs 'id' and 'question'"
+                        f"{source.name}: article {a} ({title!r}), paragraph {p}, question {q}: "
+                        "needs 'id' and 'question'"
                     )
                 qid = str(qid)
                 if qid in questions:
@@ -113,7 +114,7 @@ def load_xquad(
                 )
             pairs.append((code, source))
     pivot_code = language_code(pivot, "pivot")
-    wanted = None if languages is None else {language_code(l, "languages") for l in languages} | {pivot_code}
+    wanted = None if languages is None else {language_code(code, "languages") for code in languages} | {pivot_code}
     by_lang: dict[str, Source] = {}
     for label, source in pairs:
         code = language_code(label, source.name)

@@ -41,8 +41,8 @@ largest |x| for euclidean) are reported as exactly 0.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterator, Sequence
 
 import numpy as np
 import scipy.sparse as sp

@@ -101,7 +101,7 @@ class StudyRecord:
         dataset: str,
         affinity: SAResult | tuple[SAResult, ...] = (),
         retrieval: RetrievalResult | None = None,
-    ) -> "StudyRecord":
+    ) -> StudyRecord:
         """Record results, taking languages / N / seed / n_boot from them and stamping versions + UTC time.
 
         All results must share languages, concepts, seed and n_boot; SA results need distinct metrics.
@@ -148,7 +148,7 @@ class StudyRecord:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict) -> "StudyRecord":
+    def from_dict(cls, data: dict) -> StudyRecord:
         """Inverse of :meth:`to_dict`."""
         if data.get("schema") != SCHEMA:
             raise ValueError(f"unsupported result schema {data.get('schema')!r} (this version reads {SCHEMA})")
@@ -164,7 +164,7 @@ class StudyRecord:
         Path(path).write_text(json.dumps(self.to_dict(), indent=1, allow_nan=False), encoding="utf-8")
 
     @classmethod
-    def from_json(cls, path: str | Path) -> "StudyRecord":
+    def from_json(cls, path: str | Path) -> StudyRecord:
         """Read a file written by :meth:`to_json`."""
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -202,6 +202,7 @@ class StudyRecord:
                             float(high),
                             self.n_concepts,
                         ),
+                        strict=True,
                     )
                 )
             )
@@ -209,7 +210,7 @@ class StudyRecord:
         langs = self.languages
         for r in self.affinity:
             add(f"sa_{r.metric}", ALL, ALL, r.sa, r.ci_low, r.ci_high)
-            for i, j in zip(*np.triu_indices(len(langs), 1)):
+            for i, j in zip(*np.triu_indices(len(langs), 1), strict=True):
                 add(f"sa_{r.metric}", langs[i], langs[j], r.pair_sa[i, j], r.pair_ci_low[i, j], r.pair_ci_high[i, j])
             add(f"sr_{r.metric}", ALL, ALL, r.sr, 1.0 / r.ci_high - 1.0, 1.0 / r.ci_low - 1.0)
             add(f"h_{r.metric}", ALL, ALL, r.h)

@@ -13,8 +13,8 @@ directions (s -> t counts along rows, t -> s along columns), so no N x N matrix 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

@@ -22,9 +22,9 @@ import datetime as _dt
 import json
 import shutil
 import time
+from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -160,7 +160,7 @@ class _ProgressBar:
     def __init__(self, progress: Progress, offset: int, total: int) -> None:
         self.progress, self.done, self.offset, self.total = progress, 0, offset, total
 
-    def __call__(self, *args, **kwargs) -> "_ProgressBar":
+    def __call__(self, *args, **kwargs) -> _ProgressBar:
         return self
 
     def update(self, n: int = 1) -> None:

@@ -13,8 +13,8 @@ fits (:func:`semanscope.models.truncate.longest_prefix`) before encoding, and fl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 

@@ -23,8 +23,9 @@ import contextlib
 import io
 import logging
 import struct
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 

@@ -20,9 +20,10 @@ import importlib.util
 import json
 import os
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Literal, Mapping
+from typing import Literal
 
 from semanscope.models.base import Embedder, Family, ModelUnavailable
 

@@ -18,9 +18,10 @@ that depend on it (``skipped``).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Literal, Sequence
+from typing import Literal
 
 from semanscope.models.base import Progress
 from semanscope.models.registry import default_cache_dir, is_built, model_folder

@@ -17,8 +17,8 @@ otherwise; :attr:`Model2VecEmbedder.max_tokens`), after first cutting the text t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 

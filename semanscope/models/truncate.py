@@ -14,7 +14,7 @@ prefix that fits lies inside), which bounds the work for a multi-megabyte cell.
 from __future__ import annotations
 
 import unicodedata
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 

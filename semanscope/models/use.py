@@ -13,8 +13,8 @@ The count uses the package's own tokeniser (``USE._tokenizer``; pinned version).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 

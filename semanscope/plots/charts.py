@@ -6,7 +6,7 @@ to bottom) and column ``languages[j]``; each cell is annotated with its value (b
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -157,7 +157,8 @@ def sa_bars(
     values = np.asarray(sa, dtype=np.float64)
     if values.shape != (n,) or len(families) != n:
         raise ValueError(
-            f"sa and families need one entry per model ({n}); got {values.shape[0] if values.ndim else 0} and {len(families)}"
+            f"sa and families need one entry per model ({n}); "
+            f"got {values.shape[0] if values.ndim else 0} and {len(families)}"
         )
     if (ci_low is None) != (ci_high is None):
         raise ValueError("give both ci_low and ci_high, or neither")

@@ -134,7 +134,7 @@ def _scatter(
                 selected=dict(marker=dict(size=marker_size * HIGHLIGHT_SCALE, opacity=1.0)),
                 unselected=dict(marker=dict(opacity=FADED_ALPHA)),
             )
-        xyz = dict(zip("xyz", (coords[rows, k] for k in range(dim))))
+        xyz = dict(zip("xyz"[:dim], (coords[rows, k] for k in range(dim)), strict=True))
         fig.add_trace(
             trace_cls(
                 **xyz,

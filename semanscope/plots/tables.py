@@ -99,10 +99,14 @@ def to_markdown(df: pd.DataFrame, digits: int = 3) -> str:
     widths = [max([3, len(h)] + [len(r[j]) for r in rows]) for j, h in enumerate(headers)]
 
     def line(cells: list[str]) -> str:
-        padded = [c.rjust(w) if num else c.ljust(w) for c, w, num in zip(cells, widths, numeric)]
+        padded = [c.rjust(w) if num else c.ljust(w) for c, w, num in zip(cells, widths, numeric, strict=True)]
         return "| " + " | ".join(padded) + " |"
 
-    rule = "| " + " | ".join(("-" * (w - 1) + ":") if num else "-" * w for w, num in zip(widths, numeric)) + " |"
+    rule = (
+        "| "
+        + " | ".join(("-" * (w - 1) + ":") if num else "-" * w for w, num in zip(widths, numeric, strict=True))
+        + " |"
+    )
     return "\n".join([line(headers), rule, *(line(r) for r in rows)]) + "\n"
 
 
@@ -113,7 +117,8 @@ def latex_escape(text: str) -> str:
 
 
 def to_latex(df: pd.DataFrame, caption: str = "", label: str = "", digits: int = 3) -> str:
-    """A booktabs ``table`` (needs ``\\usepackage{booktabs}``): ``\\toprule`` header ``\\midrule`` rows ``\\bottomrule``.
+    """A booktabs ``table`` (needs ``\\usepackage{booktabs}``): ``\\toprule`` header ``\\midrule``
+    rows ``\\bottomrule``.
 
     Cells and caption are escaped with :func:`latex_escape`; numeric columns are right-aligned
     (``r``), others left (``l``). ``label`` is used verbatim and must match ``[A-Za-z0-9:_.-]*``.

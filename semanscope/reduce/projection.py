@@ -28,7 +28,8 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
