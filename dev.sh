@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One entry point for a fresh machine:  bash dev.sh app   |   bash dev.sh test
+# One entry point for a fresh machine:  bash dev.sh app   |   bash dev.sh test   |   bash dev.sh lint
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PYTHON:-python3}
@@ -18,6 +18,13 @@ install_browser() {
   fi
 }
 
+lint() {
+  # the project's own configuration (pyproject.toml): lint, formatting, types of semanscope/
+  $PY -m ruff check .
+  $PY -m ruff format --check .
+  $PY -m mypy
+}
+
 case "${1:-}" in
   app)
     install_python
@@ -33,11 +40,16 @@ case "${1:-}" in
     install_python
     install_browser
     shift
+    lint
     export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
     exec $PY -m pytest -q "$@"
     ;;
+  lint)
+    install_python
+    lint
+    ;;
   *)
-    echo "usage: bash dev.sh app|test" >&2
+    echo "usage: bash dev.sh app|test|lint" >&2
     exit 2
     ;;
 esac
