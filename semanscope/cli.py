@@ -58,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     study = sub.add_parser("study", help="run the static-vs-contextual study and write a report")
     study.add_argument(
-        "--data", default="builtin", help="'builtin' (FAQ set), 'words' or a query-set file (default builtin)"
+        "--data",
+        default="builtin",
+        help="'builtin' (FAQ set), 'words', 'cldr' (CLDR names) or a query-set file (default builtin)",
     )
     study.add_argument(
         "--models",
@@ -138,21 +140,23 @@ def resolve_languages(text: str | None) -> list[str] | None:
 
 
 def load_main(data: str):
-    """The main query set: ``builtin`` (FAQ), ``words`` or a file (:func:`semanscope.data.loaders.load_queryset`,
-    read with a progress bar; what the loader reports, e.g. dropped rows or very long texts, goes to stderr)."""
-    from semanscope.data.builtin import load_builtin
+    """The main query set: ``builtin`` (FAQ), another built-in set (``words``, ``cldr``) or a file
+    (:func:`semanscope.data.loaders.load_queryset`, read with a progress bar; what the loader reports,
+    e.g. dropped rows or very long texts, goes to stderr)."""
+    from semanscope.data.builtin import BUILTIN_SETS, load_builtin
     from semanscope.data.loaders import load_queryset
     from semanscope.data.validation import QuerySetError
     from semanscope.progress import tqdm_progress
 
     try:
-        if data in ("builtin", "faq"):
+        if data == "builtin":
             return load_builtin("faq")
-        if data == "words":
-            return load_builtin("words")
+        if data in BUILTIN_SETS:
+            return load_builtin(data)
         path = Path(data)
         if not path.is_file():
-            raise UsageError(f"--data: no such file {data!r} (use 'builtin', 'words' or a query-set file)")
+            sets = ", ".join(f"'{name}'" for name in BUILTIN_SETS)
+            raise UsageError(f"--data: no such file {data!r} (use 'builtin', {sets} or a query-set file)")
         with tqdm_progress(f"reading {path.name}", unit="row") as progress:
             result = load_queryset(path, progress=progress)
         for line in result.report:
