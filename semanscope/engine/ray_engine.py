@@ -38,22 +38,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from semanscope.cache import EmbeddingCache
+from semanscope.data.concept_shards import concept_batch, languages_of, shard_name, write_concept_shards
 from semanscope.data.queryset import QuerySet
 from semanscope.embeddings import embed_queryset
 from semanscope.engine.ranks import stripe_counts
 from semanscope.engine.results import affinity_result, input_messages, retrieval_result
 from semanscope.engine.shards import (
     cell_table,
-    concept_batch,
     embedding_table,
-    languages_of,
     read_cells,
     read_embedding_shard,
     read_text_buckets,
-    shard_name,
     text_bucket_table,
     vector_width,
-    write_concept_shards,
 )
 from semanscope.engine.stats import (
     ConceptStats,
