@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -392,8 +393,8 @@ def engine_metrics(
     )
 
 
-def run_queryset(
-    qs: QuerySet,
+def run_concept_shards(
+    concept_files: Sequence[Path],
     model: Callable[[], Embedder],
     run_dir: Path,
     *,
@@ -407,10 +408,9 @@ def run_queryset(
     concepts_per_batch: int = CONCEPTS_PER_BATCH,
     n_buckets: int = N_BUCKETS,
 ) -> tuple[EngineResult, EmbedSummary]:
-    """A query set through the whole engine: concept shards in ``<run_dir>/concepts/`` (position =
-    row index), :func:`embed_shards`, then :func:`engine_metrics`."""
+    """Concept shards (e.g. :func:`semanscope.data.webfaq.pivot_webfaq`'s) through the whole engine:
+    :func:`embed_shards`, then :func:`engine_metrics`; nothing is held whole on the driver."""
     t0 = time.perf_counter()
-    concept_files = write_concept_shards(qs, _fresh(Path(run_dir) / CONCEPTS), concepts_per_file=concepts_per_batch)
     summary = embed_shards(
         concept_files, model, run_dir, cache_dir=cache_dir, n_actors=n_actors, concepts_per_batch=concepts_per_batch
     )
@@ -426,3 +426,17 @@ def run_queryset(
         n_buckets=n_buckets,
     )
     return replace(result, runtime={"embed_seconds": t1 - t0, **result.runtime}), summary
+
+
+def run_queryset(
+    qs: QuerySet,
+    model: Callable[[], Embedder],
+    run_dir: Path,
+    *,
+    concepts_per_batch: int = CONCEPTS_PER_BATCH,
+    **options: Any,
+) -> tuple[EngineResult, EmbedSummary]:
+    """A query set through the engine: written as concept shards to ``<run_dir>/concepts/``
+    (position = row index), then :func:`run_concept_shards` with ``options``."""
+    files = write_concept_shards(qs, _fresh(Path(run_dir) / CONCEPTS), concepts_per_file=concepts_per_batch)
+    return run_concept_shards(files, model, run_dir, concepts_per_batch=concepts_per_batch, **options)
