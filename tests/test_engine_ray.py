@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
@@ -124,3 +126,30 @@ def test_embedding_shards_are_whole_concepts(local_ray, tmp_path):
         seen.append(sorted(set(table.column("position").to_pylist())))
     flat = [p for part in seen for p in part]
     assert flat == list(range(qs.n_concepts))  # every concept in exactly one shard, shards in order
+
+
+def test_cli_study_with_the_ray_engine_matches_local(local_ray, tmp_path):
+    """``semanscope study --engine ray`` on a shipped static model: same scores as the local engine."""
+    from semanscope import cli
+
+    common = ["study", "--data", "words", "--models", "tokenlearn-static", "--langs", "en,de,ja", "--max-concepts"]
+    common += ["40", "--n-boot", "200", "--xquad", "none", "--no-figures", "--cache", str(tmp_path / "cache")]
+    assert cli.main([*common, "--out", str(tmp_path / "local")]) == cli.EXIT_OK
+    assert cli.main([*common, "--out", str(tmp_path / "ray"), "--engine", "ray"]) == cli.EXIT_OK
+    assert ray.is_initialized()  # the CLI joined the running Ray and left it running
+
+    def scores(folder):
+        data = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+        record = data["datasets"]["main"]["models"][0]["record"]
+        sa, ret = record["affinity"][0], record["retrieval"]
+        return [sa["sa"], sa["ci_low"], sa["ci_high"], sa["h"], *np.ravel(sa["pair_sa"])], [
+            ret["mean_p_at_1"],
+            ret["mean_mrr"],
+            ret["p_at_1_ci_low"],
+        ]
+
+    (sa_local, ret_local), (sa_ray, ret_ray) = scores(tmp_path / "local"), scores(tmp_path / "ray")
+    np.testing.assert_allclose(np.array(sa_ray, dtype=float), np.array(sa_local, dtype=float), **CLOSE)
+    assert ret_ray == pytest.approx(ret_local, rel=1e-12)
+    assert list((tmp_path / "ray" / "ray" / "words" / "tokenlearn-static" / "embeddings").glob("shard-*.parquet"))
+    assert cli.main([*common, "--out", str(tmp_path / "x"), "--ray-address", "auto"]) == cli.EXIT_USAGE
