@@ -65,7 +65,7 @@ from semanscope.engine.stats import (
     split_text_rows,
     unique_text_rows,
 )
-from semanscope.metrics.affinity import SAResult, segment_sum, unit_rows
+from semanscope.metrics.affinity import SAResult, _check_metric, segment_sum, unit_rows
 from semanscope.metrics.retrieval import TILE_ENTRIES, RetrievalResult
 from semanscope.models.base import Embedder
 
@@ -180,6 +180,8 @@ def embed_shards(
     import ray.data
 
     files = [str(p) for p in concept_files]
+    if not files:
+        raise ValueError("no concept shards to embed")
     languages = languages_of(pq.read_schema(files[0]), files[0])
     out = _fresh(Path(run_dir) / EMBEDDINGS)
     # Ray 2.60's Parquet reader V2 lists files in threads that race on importing fsspec's HTTP
@@ -313,6 +315,10 @@ def engine_metrics(
 
     if not metrics:
         raise ValueError("metrics must name at least one metric")
+    for metric in metrics:
+        _check_metric(metric)
+    if not embedding_files:
+        raise ValueError("no embedding shards")
     t0 = time.perf_counter()
     run_dir = Path(run_dir)
     _fresh(run_dir / TEXTS)
