@@ -288,7 +288,10 @@ def cmd_study(args: argparse.Namespace, argv: Sequence[str]) -> int:
         from semanscope.engine.ray_engine import connect
         from semanscope.engine.study_runner import RayRunner
 
-        started_ray = connect(args.ray_address)
+        try:
+            started_ray = connect(args.ray_address)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise UsageError(f"--engine ray: cannot start or join Ray ({type(exc).__name__}: {exc})") from None
         runner = RayRunner(args.out / "ray", cache_dir / EMBEDDINGS_SUBDIR)
     elif args.ray_address:
         raise UsageError("--ray-address needs --engine ray")
