@@ -133,22 +133,27 @@ _BUCKET_SCHEMA = pa.schema(
         ("sim", pa.float64()),
     ]
 )
-_BUCKET_FLUSH = 20_000  # rows buffered per bucket before a row group is written
+BUFFER_ROWS = 50_000  # join rows held in memory over all buckets before they are written
 
 
 class _Buckets:
-    """Appends join rows to ``n`` bucket Parquet files under ``directory``, one row group per flush."""
+    """Appends join rows to ``n`` bucket Parquet files under ``directory``; at most
+    :data:`BUFFER_ROWS` rows are buffered in all, then every bucket's rows become a row group."""
 
     def __init__(self, directory: Path, n: int):
         self.directory = directory
         self.rows: list[list[tuple]] = [[] for _ in range(n)]
         self.writers: list[pq.ParquetWriter | None] = [None] * n
+        self.buffered = 0
 
     def add(self, key: str, row: tuple) -> None:
         b = int(hashlib.sha256(key.encode("utf-8")).hexdigest()[:8], 16) % len(self.rows)
         self.rows[b].append(row)
-        if len(self.rows[b]) >= _BUCKET_FLUSH:
-            self._flush(b)
+        self.buffered += 1
+        if self.buffered >= BUFFER_ROWS:
+            for bucket in range(len(self.rows)):
+                self._flush(bucket)
+            self.buffered = 0
 
     def _flush(self, b: int) -> None:
         rows, self.rows[b] = self.rows[b], []
@@ -219,7 +224,9 @@ def pivot_webfaq(
     """Pivot-join WebFAQ bitext files out of core into concept shards under ``out_dir``
     (``buckets/`` holds the streamed rows, ``concepts/bucket-<b>/`` the joined concepts).
 
-    Options as :func:`load_webfaq`; ``n_buckets`` bounds memory (one bucket is joined at a time).
+    Options as :func:`load_webfaq`. Memory: :data:`BUFFER_ROWS` rows while streaming, then one
+    bucket (~ rows / ``n_buckets``) at a time while joining; for WebFAQ-sized inputs choose
+    ``n_buckets`` ~ rows / 200,000 (e.g. 512 for 96M rows).
     Concept positions are the index of the concept's first bitext row over all files.
     """
     if duplicates not in DUPLICATE_POLICIES:
