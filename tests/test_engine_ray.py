@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -13,8 +14,10 @@ ray = pytest.importorskip("ray")
 import fake_embedder  # noqa: E402
 from fake_embedder import FakeEmbedder  # noqa: E402
 from test_engine_stats import CLOSE, assert_sa_equal, repeated_queryset  # noqa: E402
+from test_webfaq import generated_rows  # noqa: E402
 
 from semanscope.cache import EmbeddingCache  # noqa: E402
+from semanscope.data.webfaq import load_webfaq, pivot_webfaq  # noqa: E402
 from semanscope.embeddings import embed_queryset, text_ids  # noqa: E402
 from semanscope.engine import ray_engine  # noqa: E402
 from semanscope.engine.shards import read_embedding_shard  # noqa: E402
@@ -153,3 +156,26 @@ def test_cli_study_with_the_ray_engine_matches_local(local_ray, tmp_path):
     assert ret_ray == pytest.approx(ret_local, rel=1e-12)
     assert list((tmp_path / "ray" / "ray" / "words" / "tokenlearn-static" / "embeddings").glob("shard-*.parquet"))
     assert cli.main([*common, "--out", str(tmp_path / "x"), "--ray-address", "auto"]) == cli.EXIT_USAGE
+
+
+def test_webfaq_pivot_shards_through_the_engine(local_ray, tmp_path):
+    """WebFAQ at scale: out-of-core pivot -> concept shards -> Ray engine, no query set on the driver;
+    equals the single-process scores of load_webfaq's query set (same concepts, same order)."""
+    rows = generated_rows(600, seed=4)
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "bitext.parquet")
+    joined = pivot_webfaq(tmp_path / "bitext.parquet", tmp_path / "pivot", n_buckets=5, concepts_per_file=9)
+    result, summary = ray_engine.run_concept_shards(
+        joined.files, lambda: FakeEmbedder(dim=8), tmp_path / "run", n_boot=100, seed=2, n_actors=1
+    )
+    qs = load_webfaq(tmp_path / "bitext.parquet").queryset
+    items = qs.items()
+    X = embed_queryset(qs, FakeEmbedder(dim=8))
+    args = dict(languages=qs.languages, concept_ids=qs.ids, n_boot=100, seed=2)
+    assert summary.n_concepts == qs.n_concepts == joined.n_concepts > 30
+    assert result.affinity["cosine"].status == "ok"
+    assert_sa_equal(
+        result.affinity["cosine"], semantic_affinity(X, items.concept, items.lang, text_ids=text_ids(qs), **args)
+    )
+    np.testing.assert_array_equal(
+        result.ranks, retrieval_ranks(X, items.concept, items.lang, languages=qs.languages, concept_ids=qs.ids)[0]
+    )
