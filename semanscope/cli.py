@@ -5,7 +5,8 @@ Commands:
 * ``semanscope setup [--only KEY,...] [--cache DIR]`` - build the models derived offline;
 * ``semanscope models [--cache DIR]`` - the models, their family and availability;
 * ``semanscope study --data builtin|words|PATH --models all|default|a,b --out DIR ...`` - the
-  static-vs-contextual study (:mod:`semanscope.study`) written by :mod:`semanscope.report`.
+  static-vs-contextual study (:mod:`semanscope.study`) written by :mod:`semanscope.report`;
+  ``--engine ray [--ray-address ADDR]`` computes it on Ray (:mod:`semanscope.engine`).
 
 Exit codes: 0 success; 1 nothing succeeded (no model produced scores: degenerate embeddings
 give an invalid, NaN score; or a setup step failed); 2 bad arguments (unknown model, language
@@ -81,6 +82,18 @@ def build_parser() -> argparse.ArgumentParser:
         "when present, 'none' skips it (default auto)",
     )
     study.add_argument("--cache", type=Path, help=cache_help)
+    study.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="'local' (one process, default) or 'ray': embed with a Ray actor pool and compute the scores from "
+        "per-shard statistics (same numbers); shards go to OUT/ray/",
+    )
+    study.add_argument(
+        "--ray-address",
+        help="Ray cluster to join with --engine ray (e.g. ray://head:10001 or auto; default $RAY_ADDRESS, "
+        "else a local Ray on this machine's cores)",
+    )
     return parser
 
 
@@ -274,14 +287,37 @@ def cmd_study(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from semanscope.study import run_suite
 
     cache_dir = args.cache if args.cache is not None else default_cache_dir()
+    runner, started_ray = None, False
+    if args.engine == "ray":
+        from semanscope.engine.ray_engine import connect
+        from semanscope.engine.study_runner import RayRunner
+
+        try:
+            started_ray = connect(args.ray_address)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise UsageError(f"--engine ray: cannot start or join Ray ({type(exc).__name__}: {exc})") from None
+        runner = RayRunner(args.out / "ray", cache_dir / EMBEDDINGS_SUBDIR)
+    elif args.ray_address:
+        raise UsageError("--ray-address needs --engine ray")
     bars = _Bars()
     with EmbeddingCache(cache_dir / EMBEDDINGS_SUBDIR) as cache:
         try:
             suite = run_suite(
-                querysets, keys, cache=cache, model_dir=args.cache, seed=args.seed, n_boot=args.n_boot, progress=bars
+                querysets,
+                keys,
+                cache=cache,
+                model_dir=args.cache,
+                seed=args.seed,
+                n_boot=args.n_boot,
+                progress=bars,
+                runner=runner,
             )
         finally:
             bars.close()
+            if started_ray:
+                import ray
+
+                ray.shutdown()
     settings = {
         "command": ["semanscope", *argv],
         "data": args.data,
@@ -293,6 +329,7 @@ def cmd_study(args: argparse.Namespace, argv: Sequence[str]) -> int:
         "n_boot": args.n_boot,
         "xquad": args.xquad,
         "figures": not args.no_figures,
+        "engine": args.engine,
     }
     written = write_report(
         suite,

@@ -500,13 +500,16 @@ def run_suite(
     n_boot: int = 1000,
     ci: float = 0.95,
     progress: StudyProgress | None = None,
+    runner: Callable[..., ModelRun] | None = None,
 ) -> Suite:
     """Run every model on every query set (role -> query set; the first is the main set).
 
     Each model is loaded once (``model_dir``: where setup-built models live, default the
     registry's); a load failure marks it ``unavailable`` on every set, an exception on one set
     marks that run ``failed``. ``progress(key, done, total)`` follows each model over all sets
-    in units of text rows (``len(qs.items().texts)`` summed over the sets).
+    in units of text rows (``len(qs.items().texts)`` summed over the sets). ``runner`` (default
+    :func:`run_model`, same signature) computes one run, e.g. the Ray engine's
+    :class:`~semanscope.engine.study_runner.RayRunner`.
     """
     if not querysets:
         raise ValueError("no query sets to study")
@@ -535,7 +538,7 @@ def run_suite(
         load_seconds = time.perf_counter() - t0
         for role, qs in querysets.items():
             try:
-                run = run_model(
+                run = (runner or run_model)(
                     qs,
                     embedder,
                     spec=spec,

@@ -2,13 +2,16 @@
 
 import hashlib
 import json
+import math
+import random
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from semanscope.data.concept_shards import merge_concept_rows
 from semanscope.data.loaders import QuerySetError, load_queryset
-from semanscope.data.webfaq import concept_ids, load_webfaq, origin_topic, pivot_key
+from semanscope.data.webfaq import concept_ids, load_webfaq, origin_topic, pivot_key, pivot_webfaq
 
 COLUMNS = ["language1", "language2", "origin", "labse_similarity", "question1", "question2", "answer1", "answer2"]
 
@@ -139,3 +142,80 @@ def test_concept_ids_lengthen_only_colliding_ids():
     ids = concept_ids([pair[0], "other", pair[1]])
     assert ids[1] == wid("other")
     assert ids[0] != ids[2] and len(ids[0]) == len(ids[2]) == 3 + 16
+
+
+# ------------------------------------------------------------------ out-of-core pivot
+def reference_join(rows, pivot="eng", duplicates="best"):
+    """The join of the module doc, in memory: key -> (first pivot text, topic, {lang: [texts]})."""
+    concepts = {}
+    for r in rows:
+        if r["language1"] == pivot:
+            p_text, lang, text = r["question1"], r["language2"], r["question2"]
+        else:
+            p_text, lang, text = r["question2"], r["language1"], r["question1"]
+        p_text, text = " ".join(p_text.split()), text.strip()
+        sim = r["labse_similarity"]
+        c = concepts.setdefault(pivot_key(p_text), (p_text, origin_topic(r["origin"]), {}))
+        c[2].setdefault(lang, []).append((text, -math.inf if sim is None else sim))
+    out = {}
+    for key, (p_text, topic, translations) in concepts.items():
+        cells = {}
+        for lang, pairs in translations.items():
+            best = {}
+            for t, s in pairs:
+                best[t] = max(best.get(t, -math.inf), s)
+            order = sorted(best, key=lambda t: -best[t])
+            cells[lang] = tuple(order[:1] if duplicates == "best" else order)
+        out[wid(key)] = (p_text, topic, cells)
+    return out
+
+
+def generated_rows(n, seed=0):
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        k = rng.randrange(n // 3)
+        lang = rng.choice(["deu", "fra", "spa"])
+        q = f"Question  {k}?" if rng.random() < 0.5 else f"question {k}? "  # one key, two spellings
+        t = f"{lang} text {k} v{rng.randrange(3)}"  # up to 3 different translations per cell
+        sim = rng.choice([0.9, 0.8, None])
+        if rng.random() < 0.5:
+            rows.append(row("eng", lang, q, t, sim, origin=f"https://h{k % 7}.example/x"))
+        else:
+            rows.append(row(lang, "eng", t, q, sim, origin=f"h{k % 7}"))
+    return rows
+
+
+@pytest.mark.parametrize("duplicates", ["best", "all"])
+def test_out_of_core_join_equals_in_memory_reference(tmp_path, duplicates):
+    rows = generated_rows(900)
+    pq.write_table(pa.Table.from_pylist(rows[:500]), tmp_path / "a.parquet")
+    (tmp_path / "b.jsonl").write_text("\n".join(json.dumps(r) for r in rows[500:]) + "\n", encoding="utf-8")
+    files = [tmp_path / "a.parquet", tmp_path / "b.jsonl"]
+    qs = load_webfaq(files, min_languages=2, duplicates=duplicates).queryset
+    want = reference_join(rows, duplicates=duplicates)
+    assert list(qs.ids) == list(want)  # first-seen order over both files
+    for cid, row_cells, topic in zip(qs.ids, qs.cells, qs.topics, strict=True):
+        p_text, want_topic, cells = want[cid]
+        assert topic == want_topic and row_cells[0] == (p_text,)
+        for code, cell in zip(qs.languages[1:], row_cells[1:], strict=True):
+            assert cell == cells.get({"de": "deu", "fr": "fra", "es": "spa"}[code], ())
+
+    one = pivot_webfaq(files, tmp_path / "one", min_languages=2, duplicates=duplicates, n_buckets=1)
+    many = pivot_webfaq(files, tmp_path / "many", min_languages=2, duplicates=duplicates, n_buckets=7)
+    assert len(many.runs) == 7 and len(list((tmp_path / "many" / "buckets").glob("*.parquet"))) == 7
+    merged = list(merge_concept_rows(many.runs, many.languages))
+    assert merged == list(merge_concept_rows(one.runs, one.languages))
+    assert [cid for _, cid, _, _ in merged] == list(qs.ids) and many.n_concepts == qs.n_concepts
+    positions = [p for p, _, _, _ in merged]
+    assert positions == sorted(positions) and positions[0] == 0  # position = first bitext row of the key
+    assert many.report == one.report and many.provenance == one.provenance
+
+
+def test_pivot_shards_feed_the_engine_layout(bitexts, tmp_path):
+    joined = pivot_webfaq(bitexts, tmp_path / "pivot", concepts_per_file=1)
+    assert joined.languages == ("en", "de", "fr") and joined.n_concepts == 3
+    for path in joined.files:  # one concept per file, named by its position
+        table = pq.read_table(path)
+        assert table.num_rows == 1 and path.name == f"shard-{table.column('position')[0].as_py():012d}.parquet"
+        assert table.column_names == ["position", "id", "topic", "text:en", "text:de", "text:fr"]

@@ -13,7 +13,7 @@ import codecs
 import csv
 import itertools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -165,10 +165,10 @@ def container_of(source: Source) -> str:
     return {b"{": "jsonl", b"[": "json"}.get(start, "csv")
 
 
-def _parquet_stream(source: Source) -> Iterator[Record]:
+def _parquet_stream(source: Source, columns: Sequence[str] | None = None) -> Iterator[Record]:
     pf = _parquet_file(source)
     index = 0
-    for batch in pf.iter_batches(batch_size=_BATCH):
+    for batch in pf.iter_batches(batch_size=_BATCH, columns=columns):
         for values in batch.to_pylist():
             index += 1
             yield Record(index, f"row {index}", f"row {index}", values)
@@ -177,9 +177,18 @@ def _parquet_stream(source: Source) -> Iterator[Record]:
 
 
 def read_records(
-    source: Source, container: str, *, encoding: str | None = None, delimiter: str | None = None
+    source: Source,
+    container: str,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    columns: Sequence[str] | None = None,
 ) -> Records:
-    """Open ``source`` as ``container`` (``"csv"``, ``"jsonl"``, ``"json"`` or ``"parquet"``)."""
+    """Open ``source`` as ``container`` (``"csv"``, ``"jsonl"``, ``"json"`` or ``"parquet"``).
+
+    ``columns``: Parquet only, read just these of the file's columns (the others are never decoded);
+    ``Records.columns`` still lists all of them.
+    """
     if container == "csv":
         stream = _csv_stream(source, encoding, delimiter)
         header, codec = next(stream)
@@ -190,7 +199,9 @@ def read_records(
         return Records(None, _json_array(source, encoding), detect_encoding(source, encoding))
     if container == "parquet":
         pf = _parquet_file(source)
-        return Records(list(pf.schema_arrow.names), _parquet_stream(source), None, pf.metadata.num_rows)
+        names = list(pf.schema_arrow.names)
+        wanted = None if columns is None else [c for c in names if c in set(columns)]
+        return Records(names, _parquet_stream(source, wanted), None, pf.metadata.num_rows)
     raise ValueError(f"unknown container {container!r}")  # pragma: no cover - callers pass known names
 
 

@@ -14,25 +14,51 @@ best first. Concept ids are ``wf-`` + the first 8 hex digits of SHA-256 of the k
 keys whose 8-digit ids would collide); topic = the host of ``origin`` when it is a URL,
 else ``origin`` as given. Concepts present in fewer than ``min_languages`` languages
 (default: every language found) are reported, then excluded.
+
+Out of core (:func:`pivot_webfaq`), so millions of bitext rows never sit in memory at once:
+
+1. *stream*: rows are read one batch at a time (Parquet: only the needed columns; no pandas),
+   filtered, and appended to one of ``n_buckets`` Parquet bucket files chosen by the first 8 hex
+   digits of SHA-256(key) - so every row of a concept, and every key whose short id could
+   collide, lands in the same bucket;
+2. *join*: each bucket is joined in memory on its own (memory ~ one bucket) and written as
+   concept shards (:mod:`semanscope.data.concept_shards`) sorted by the concept's first bitext
+   row, which is its position;
+3. :func:`load_webfaq` merges the buckets' shards by position (a streamed k-way merge), which
+   is the first-seen order of the keys, into a :class:`QuerySet`; the Ray engine reads the
+   shards directly.
 """
 
 from __future__ import annotations
 
 import hashlib
+import heapq
 import math
+import os
+import tempfile
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from .assemble import LoadResult, QuerySetBuilder
+from .concept_shards import CONCEPTS_PER_FILE, ConceptShardWriter, merge_concept_rows
 from .encoding import as_source
 from .languages import UnknownLanguage, normalize_language
+from .queryset import ALT_SEP, split_alternatives
 from .records import Progress, RowCounter, container_of, read_records
-from .validation import QuerySetError, language_code, listing
+from .validation import LISTED, QuerySetError, language_code
 
 REQUIRED_COLUMNS = ("language1", "language2", "question1", "question2")
 """Columns a WebFAQ bitext file must have (``origin`` and ``labse_similarity`` are optional)."""
+READ_COLUMNS = (*REQUIRED_COLUMNS, "origin", "labse_similarity")
+"""The only columns read from a Parquet bitext file (answers are never decoded)."""
 DUPLICATE_POLICIES = ("best", "all")
+N_BUCKETS = 16
 
 
 def pivot_key(text: str) -> str:
@@ -57,17 +83,6 @@ def concept_ids(keys: Sequence[str]) -> list[str]:
     return [f"wf-{d[:8]}" if short[d[:8]] == 1 else f"wf-{d[:16]}" for d in digests]
 
 
-class _Concept:
-    """One pivot question: its first pivot text, topic, where first seen and translations."""
-
-    __slots__ = ("pivot_text", "topic", "translations")
-
-    def __init__(self, pivot_text: str, topic: str | None):
-        self.pivot_text = pivot_text
-        self.topic = topic
-        self.translations: dict[str, list[tuple[str, float]]] = {}
-
-
 def _similarity(value: object, file: str, where: str) -> float:
     """labse_similarity as a float; missing -> -inf (sorts last)."""
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -89,28 +104,135 @@ def _resolve(translations: list[tuple[str, float]], duplicates: str) -> tuple[li
     return (order[:1] if duplicates == "best" else order), len(order) > 1
 
 
-def load_webfaq(
+@dataclass(frozen=True)
+class WebFAQPivot:
+    """The pivot join written as concept shards: ``runs`` (per bucket, its shard files sorted by
+    position), ``languages`` (pivot first), ``n_concepts`` kept, ``report`` lines and ``provenance``."""
+
+    runs: tuple[tuple[Path, ...], ...]
+    languages: tuple[str, ...]
+    n_concepts: int
+    report: tuple[str, ...]
+    provenance: dict
+    label: str
+
+    @property
+    def files(self) -> list[Path]:
+        """Every concept-shard file (the Ray engine's input)."""
+        return [f for run in self.runs for f in run]
+
+
+_BUCKET_SCHEMA = pa.schema(
+    [
+        ("seq", pa.int64()),
+        ("key", pa.string()),
+        ("pivot", pa.string()),
+        ("topic", pa.string()),
+        ("lang", pa.string()),
+        ("text", pa.string()),
+        ("sim", pa.float64()),
+    ]
+)
+BUFFER_ROWS = 50_000  # join rows held in memory over all buckets before they are written
+
+
+class _Buckets:
+    """Appends join rows to ``n`` bucket Parquet files under ``directory``; at most
+    :data:`BUFFER_ROWS` rows are buffered in all, then every bucket's rows become a row group."""
+
+    def __init__(self, directory: Path, n: int):
+        self.directory = directory
+        self.rows: list[list[tuple]] = [[] for _ in range(n)]
+        self.writers: list[pq.ParquetWriter | None] = [None] * n
+        self.buffered = 0
+
+    def add(self, key: str, row: tuple) -> None:
+        b = int(hashlib.sha256(key.encode("utf-8")).hexdigest()[:8], 16) % len(self.rows)
+        self.rows[b].append(row)
+        self.buffered += 1
+        if self.buffered >= BUFFER_ROWS:
+            for bucket in range(len(self.rows)):
+                self._flush(bucket)
+            self.buffered = 0
+
+    def _flush(self, b: int) -> None:
+        rows, self.rows[b] = self.rows[b], []
+        if not rows:
+            return
+        if self.writers[b] is None:
+            self.writers[b] = pq.ParquetWriter(self.directory / f"bucket-{b:04d}.parquet", _BUCKET_SCHEMA)
+        table = pa.Table.from_arrays([list(column) for column in zip(*rows, strict=True)], schema=_BUCKET_SCHEMA)
+        self.writers[b].write_table(table)  # type: ignore[union-attr]
+
+    def close(self) -> list[Path]:
+        for b in range(len(self.rows)):
+            self._flush(b)
+        for writer in self.writers:
+            if writer is not None:
+                writer.close()
+        return [self.directory / f"bucket-{b:04d}.parquet" for b, w in enumerate(self.writers) if w is not None]
+
+
+def _join_bucket(
+    path: Path, langs: Sequence[str], needed: int, duplicates: str, writer: ConceptShardWriter
+) -> tuple[int, int, list[tuple[int, str]], int]:
+    """Join one bucket (rows in bitext order) into concepts written to ``writer`` in first-seen
+    order. Returns (concepts, excluded count, the first :data:`~.validation.LISTED` excluded as
+    ``(position, "id (missing ...)")``, cells with several translations)."""
+    table = pq.read_table(path)
+    columns = [table.column(name).to_pylist() for name in _BUCKET_SCHEMA.names]
+    concepts: dict[str, tuple[int, str, str | None, dict[str, list[tuple[str, float]]]]] = {}
+    for seq, key, p_text, topic, lang, text, sim in zip(*columns, strict=True):
+        concept = concepts.get(key)
+        if concept is None:
+            concept = concepts[key] = (seq, p_text, topic, {})
+        concept[3].setdefault(lang, []).append((text, sim))
+    excluded: list[tuple[int, str]] = []
+    n_excluded = several = 0
+    for (seq, p_text, topic, translations), cid in zip(concepts.values(), concept_ids(list(concepts)), strict=True):
+        if 1 + len(translations) < needed:
+            n_excluded += 1
+            if len(excluded) < LISTED:
+                missing = [code for code in langs[1:] if code not in translations]
+                excluded.append((seq, f"{cid} (missing {', '.join(missing)})"))
+            continue
+        cells: list[Sequence[str]] = [split_alternatives(p_text)]
+        for code in langs[1:]:
+            alternatives, multiple = _resolve(translations[code], duplicates) if code in translations else ([], False)
+            cells.append(alternatives)
+            several += multiple
+        writer.add(seq, cid, topic, cells)
+    return len(concepts) - n_excluded, n_excluded, excluded, several
+
+
+def pivot_webfaq(
     paths: Sequence[object] | object,
+    out_dir: str | os.PathLike,
     pivot: str = "en",
     min_similarity: float | None = None,
     min_languages: int | None = None,
     languages: Sequence[str] | None = None,
     *,
     duplicates: str = "best",
-    name: str | None = None,
     progress: Progress | None = None,
     max_rows: int | None = None,
     encoding: str | None = None,
     license: str | None = None,
-) -> LoadResult:
-    """Pivot-join WebFAQ bitext files (paths or binary file objects) into one query set.
+    n_buckets: int = N_BUCKETS,
+    concepts_per_file: int = CONCEPTS_PER_FILE,
+) -> WebFAQPivot:
+    """Pivot-join WebFAQ bitext files out of core into concept shards under ``out_dir``
+    (``buckets/`` holds the streamed rows, ``concepts/bucket-<b>/`` the joined concepts).
 
-    See the module doc for the join. ``languages`` restricts the non-pivot languages;
-    ``min_similarity`` drops pairs below that ``labse_similarity`` (and pairs without one);
-    ``max_rows`` caps the bitext rows read over all files.
+    Options as :func:`load_webfaq`. Memory: :data:`BUFFER_ROWS` rows while streaming, then one
+    bucket (~ rows / ``n_buckets``) at a time while joining; for WebFAQ-sized inputs choose
+    ``n_buckets`` ~ rows / 200,000 (e.g. 512 for 96M rows).
+    Concept positions are the index of the concept's first bitext row over all files.
     """
     if duplicates not in DUPLICATE_POLICIES:
         raise QuerySetError(f"duplicates must be one of {DUPLICATE_POLICIES}, got {duplicates!r}")
+    if n_buckets < 1:
+        raise QuerySetError(f"n_buckets must be >= 1, got {n_buckets}")
     sources = [as_source(p) for p in (paths if isinstance(paths, (list, tuple)) else [paths])]
     if not sources:
         raise QuerySetError("load_webfaq needs at least one file")
@@ -129,7 +251,9 @@ def load_webfaq(
                 lang_cache[label_] = None
         return lang_cache[label_]
 
-    concepts: dict[str, _Concept] = {}
+    out = Path(out_dir)
+    (out / "buckets").mkdir(parents=True, exist_ok=True)
+    buckets = _Buckets(out / "buckets", n_buckets)
     found: dict[str, None] = {}
     skipped_pairs: Counter[str] = Counter()
     unknown: Counter[str] = Counter()
@@ -137,7 +261,7 @@ def load_webfaq(
     counter = RowCounter(progress, max_rows)
     files = []
     for source in sources:
-        records = read_records(source, container_of(source), encoding=encoding)
+        records = read_records(source, container_of(source), encoding=encoding, columns=READ_COLUMNS)
         if records.columns is not None:
             _check_columns(records.columns, source.name)
         if len(sources) == 1:
@@ -171,12 +295,10 @@ def load_webfaq(
                 empty += 1
                 continue
             key = pivot_key(p_text)
-            concept = concepts.get(key)
-            if concept is None:
-                concept = concepts[key] = _Concept(p_text, origin_topic(v.get("origin")))
-            concept.translations.setdefault(lang, []).append((text, sim))
+            buckets.add(key, (counter.done - 1, key, p_text, origin_topic(v.get("origin")), lang, text, sim))
             found[lang] = None
         files.append({"source": source.name, "sha256": source.sha256(), "rows_read": counter.done - rows_before})
+    bucket_files = buckets.close()
 
     report: list[str] = []
     if counter.truncated:
@@ -206,32 +328,28 @@ def load_webfaq(
             f"{label}: min_languages={needed} but only {len(langs)} languages were found ({', '.join(langs)})"
         )
 
-    keys = list(concepts)
-    ids = concept_ids(keys)
-    builder = QuerySetBuilder(label, langs)
-    for message in report:
-        builder.note(message)
-    excluded: list[str] = []
-    several = 0
-    for key, cid in zip(keys, ids, strict=True):
-        concept = concepts[key]
-        if 1 + len(concept.translations) < needed:
-            missing = [code for code in langs[1:] if code not in concept.translations]
-            excluded.append(f"{cid} (missing {', '.join(missing)})")
-            continue
-        texts: dict[str, object] = {pivot_code: concept.pivot_text}
-        for lang, translations in concept.translations.items():
-            texts[lang], multiple = _resolve(translations, duplicates)
-            several += multiple
-        builder.add(cid, f"concept {cid}", cid, concept.topic, texts)
-    if excluded:
-        builder.note(
-            f"excluded {len(excluded):,} of {len(keys):,} concepts present in fewer than {needed} languages: "
-            + listing(excluded)
+    runs = []
+    kept = n_excluded = several = 0
+    excluded: list[tuple[int, str]] = []
+    for path in bucket_files:
+        writer = ConceptShardWriter(out / "concepts" / path.stem, langs, concepts_per_file)
+        k, x, first_excluded, s = _join_bucket(path, langs, needed, duplicates, writer)
+        runs.append(tuple(writer.close()))
+        kept, n_excluded, several = kept + k, n_excluded + x, several + s
+        excluded = heapq.nsmallest(LISTED, excluded + first_excluded)
+    if n_excluded:
+        shown = [text for _, text in excluded]
+        rest = f" and {n_excluded - len(shown):,} more" if n_excluded > len(shown) else ""
+        report.append(
+            f"excluded {n_excluded:,} of {kept + n_excluded:,} concepts present in fewer than {needed} languages: "
+            + ", ".join(shown)
+            + rest
         )
     if several:
-        kept = "kept the highest labse_similarity" if duplicates == "best" else "kept all as | alternatives, best first"
-        builder.note(f"{several:,} cells had several translations of the same {pivot_code} question: {kept}")
+        kept_how = (
+            "kept the highest labse_similarity" if duplicates == "best" else "kept all as | alternatives, best first"
+        )
+        report.append(f"{several:,} cells had several translations of the same {pivot_code} question: {kept_how}")
     provenance = {
         "source": files[0]["source"] if len(files) == 1 else [f["source"] for f in files],
         "format": "webfaq",
@@ -245,7 +363,52 @@ def load_webfaq(
     }
     if len(files) == 1:
         provenance["sha256"] = files[0]["sha256"]
-    return builder.finish(name or "webfaq", provenance)
+    return WebFAQPivot(tuple(r for r in runs if r), tuple(langs), kept, tuple(report), provenance, label)
+
+
+def load_webfaq(
+    paths: Sequence[object] | object,
+    pivot: str = "en",
+    min_similarity: float | None = None,
+    min_languages: int | None = None,
+    languages: Sequence[str] | None = None,
+    *,
+    duplicates: str = "best",
+    name: str | None = None,
+    progress: Progress | None = None,
+    max_rows: int | None = None,
+    encoding: str | None = None,
+    license: str | None = None,
+) -> LoadResult:
+    """Pivot-join WebFAQ bitext files (paths or binary file objects) into one query set.
+
+    See the module doc for the join. ``languages`` restricts the non-pivot languages;
+    ``min_similarity`` drops pairs below that ``labse_similarity`` (and pairs without one);
+    ``max_rows`` caps the bitext rows read over all files. The join runs out of core
+    (:func:`pivot_webfaq` into a temporary folder); the query set is built from its shards.
+    """
+    with tempfile.TemporaryDirectory(prefix="semanscope-webfaq-") as tmp:
+        joined = pivot_webfaq(
+            paths,
+            tmp,
+            pivot,
+            min_similarity,
+            min_languages,
+            languages,
+            duplicates=duplicates,
+            progress=progress,
+            max_rows=max_rows,
+            encoding=encoding,
+            license=license,
+        )
+        builder = QuerySetBuilder(joined.label, joined.languages)
+        for message in joined.report:
+            builder.note(message)
+        for _, cid, topic, cells in merge_concept_rows(joined.runs, joined.languages):
+            texts: dict[str, object] = dict(zip(joined.languages, cells, strict=True))
+            texts[joined.languages[0]] = ALT_SEP.join(cells[0])  # the pivot text as read (split by the builder)
+            builder.add(cid, f"concept {cid}", cid, topic, texts)
+    return builder.finish(name or "webfaq", joined.provenance)
 
 
 def _check_columns(columns: Sequence[str], file: str) -> None:
