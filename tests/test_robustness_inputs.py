@@ -297,3 +297,13 @@ def test_a_nul_character_deep_in_a_file_is_an_error_naming_the_row(tmp_path, suf
     with pytest.raises(QuerySetError) as err:
         load_queryset(path)
     assert f"nul{suffix}: {where}: the de text contains a NUL character" in str(err.value)
+
+
+def test_a_nul_character_near_the_start_of_a_utf8_file_names_its_row_not_utf16(tmp_path):
+    """A stray NUL in the first 4 kB of a UTF-8 file is a damaged cell, not a UTF-16 file."""
+    path = tmp_path / "early.csv"
+    path.write_bytes(b"id,en,de\nq1,one,eins\nq2,two,zw\x00ei\nq3,three,drei\n")
+    with pytest.raises(QuerySetError) as err:
+        load_queryset(path)
+    assert "early.csv: row 2 (line 3): the de text contains a NUL character" in str(err.value)
+    assert "UTF-16" not in str(err.value)

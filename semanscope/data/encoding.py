@@ -9,8 +9,9 @@ Encoding policy (checked on the first bytes, then while streaming):
   e.g. GBK or Shift-JIS text into plausible-looking garbage that then gets embedded.
   The error names the byte offset and line, shows the bytes read as cp1252, and says how to
   fix it (re-save as UTF-8, or pass ``encoding="cp1252"`` when sure);
-* NUL bytes without a BOM (UTF-16 without BOM, binary files) and zip containers (.xlsx)
-  are errors with a hint.
+* many NUL bytes at the start without a BOM (UTF-16/UTF-32 without a BOM, binary files: at
+  least :data:`WIDE_NUL_SHARE` of the first bytes) and zip containers (.xlsx) are errors with a
+  hint; a stray NUL in a text file is an error of the row and column it is in (see the readers).
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ from typing import BinaryIO, TextIO
 
 from . import validation
 from .validation import QuerySetError
+
+# Share of NUL bytes in the first bytes above which a file without a BOM is taken for UTF-16/UTF-32
+# (ASCII text in UTF-16 is half NULs, in UTF-32 three quarters) or binary, not UTF-8 text.
+WIDE_NUL_SHARE = 0.2
 
 _CHUNK = 1 << 20
 _HEAD = 4096
@@ -176,7 +181,7 @@ def detect_encoding(source: Source, encoding: str | None = None) -> str:
             f"{source.name}: this is a zip container (e.g. an Excel .xlsx), not a text file; "
             "export it as 'CSV UTF-8' first"
         )
-    if b"\x00" in head:
+    if head.count(b"\x00") >= WIDE_NUL_SHARE * len(head):
         offset = head.index(b"\x00")
         raise QuerySetError(
             f"{source.name}: NUL byte at byte offset {offset}: the file looks like UTF-16/UTF-32 without "
