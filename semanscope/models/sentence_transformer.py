@@ -102,7 +102,7 @@ def _load_model(path: str, fingerprint: str, threads: int):
 
     torch.set_num_threads(threads)
     try:
-        return SentenceTransformer(path, device="cpu", local_files_only=True)
+        return SentenceTransformer(path, device="cpu", local_files_only=True, trust_remote_code=False)
     except Exception as exc:  # noqa: BLE001 - surface any load failure as "unavailable"
         raise ModelUnavailable(f"cannot load sentence-transformers model from {path}: {exc}") from exc
 
