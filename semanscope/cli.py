@@ -8,6 +8,9 @@ Commands:
   static-vs-contextual study (:mod:`semanscope.study`) written by :mod:`semanscope.report`;
   ``--engine ray [--ray-address ADDR]`` computes it on Ray (:mod:`semanscope.engine`).
 
+Messages of third-party libraries that need no action (PHATE's convergence notes, kaleido's
+browser driver, library warnings) go to ``<cache>/logs/third-party.log`` (:mod:`semanscope.logs`).
+
 Exit codes: 0 success; 1 nothing succeeded (no model produced scores: degenerate embeddings
 give an invalid, NaN score; or a setup step failed); 2 bad arguments (unknown model, language
 or topic, missing file), reported in one line without a stack trace. Warnings (loader report,
@@ -352,6 +355,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 with a usage line on malformed arguments
+    from semanscope.logs import quiet_third_party
+    from semanscope.models.registry import default_cache_dir
+
+    quiet_third_party((args.cache if args.cache is not None else default_cache_dir()) / "logs")
     try:
         if args.command == "setup":
             return cmd_setup(args)
