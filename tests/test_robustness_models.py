@@ -15,7 +15,7 @@ from fake_embedder import FakeEmbedder
 from semanscope.cache import EmbeddingCache, encode_cached
 from semanscope.data.queryset import QuerySet
 from semanscope.embeddings import truncation_note
-from semanscope.models import registry
+from semanscope.models import fingerprint, registry
 from semanscope.models.base import ModelUnavailable
 from semanscope.models.build_static import save_model2vec
 from semanscope.models.sentence_transformer import folder_fingerprint
@@ -247,7 +247,7 @@ def test_new_weights_with_the_same_size_and_mtime_change_the_fingerprint(tmp_pat
     with EmbeddingCache(tmp_path / "emb") as cache:
         old = encode_cached(old_model, ["cat dog"], cache)
         same_size_rewrite(folder / "model.safetensors", (staging / "model.safetensors").read_bytes())
-        registry._hash_memo.clear()  # as in a new process: only the on-disk hash records remain
+        fingerprint._memo.clear()  # as in a new process: only the on-disk hash records remain
         new_model = Model2VecEmbedder(folder)
         assert new_model.fingerprint != old_model.fingerprint
         new = encode_cached(new_model, ["cat dog"], cache)

@@ -40,7 +40,8 @@ from pathlib import Path
 import numpy as np
 
 from semanscope.models.base import Progress
-from semanscope.models.registry import META_FILE, file_digest, package_version
+from semanscope.models.fingerprint import file_digest, package_version
+from semanscope.models.registry import META_FILE
 
 NORMAL, UNKNOWN, CONTROL = 1, 2, 3  # SentencePiece piece types
 META_SPACE = "\u2581"

