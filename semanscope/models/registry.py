@@ -19,7 +19,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypedDict
 
 from semanscope.models.base import Embedder, Family, ModelUnavailable
 from semanscope.models.cache_dir import default_cache_dir
@@ -249,6 +249,15 @@ def _builtin_info(b: _Builtin, cache_dir: str | Path | None) -> ModelInfo:
 
 
 # --------------------------------------------------------------------------- user models
+class _UserFields(TypedDict):
+    """The :class:`ModelInfo` fields every user model sets the same way."""
+
+    english_only: bool
+    needs_setup: bool
+    kind: str
+    options: tuple[tuple[str, object], ...]
+
+
 def _fasttext_files(path_or_name: str | Path | Mapping[str, str | Path]) -> tuple[tuple[str, str], ...]:
     if isinstance(path_or_name, Mapping):
         if not path_or_name:
@@ -311,7 +320,7 @@ def user_model(
     """
     if kind not in USER_KINDS:
         raise ValueError(f"unknown model kind {kind!r}; use one of {', '.join(USER_KINDS)}")
-    common = dict(english_only=False, needs_setup=False, kind=kind, options=tuple(sorted(options.items())))
+    common = _UserFields(english_only=False, needs_setup=False, kind=kind, options=tuple(sorted(options.items())))
     if kind == "fasttext":
         from semanscope.models.fasttext_model import read_dim
 
@@ -407,24 +416,35 @@ def unregister_user_model(key: str) -> None:
     _user_models.pop(key, None)
 
 
+def _user_source(info: ModelInfo) -> str | dict[str, str]:
+    """What a user model was described from: its ``language -> file`` mapping, else its location."""
+    if info.files:
+        return dict(info.files)
+    if info.location is None:  # user_model sets one of the two
+        raise ModelUnavailable(f"{info.display_name} ({info.key}) has neither files nor a location")
+    return info.location
+
+
 def _refresh_user(info: ModelInfo) -> ModelInfo:
-    source = dict(info.files) if info.files else info.location
-    return user_model(info.kind, source, key=info.key, display_name=info.display_name, **dict(info.options))
+    return user_model(info.kind, _user_source(info), key=info.key, display_name=info.display_name, **dict(info.options))
 
 
 def _load_user(info: ModelInfo) -> Embedder:
-    options = dict(info.options)
+    options: dict[str, Any] = dict(info.options)  # the user's loader arguments: the loader checks them
+    source = _user_source(info)
     if info.kind == "fasttext":
         from semanscope.models.fasttext_model import FastTextEmbedder
 
-        return FastTextEmbedder(dict(info.files) if info.files else info.location, name=info.key, **options)
+        return FastTextEmbedder(source, name=info.key, **options)
+    if isinstance(source, dict):
+        raise ModelUnavailable(f"{info.display_name} ({info.key}): a {info.kind} model is one folder or name")
     if info.kind == "model2vec":
         from semanscope.models.static import Model2VecEmbedder
 
-        return Model2VecEmbedder(info.location, name=info.key, **options)
+        return Model2VecEmbedder(source, name=info.key, **options)
     from semanscope.models.sentence_transformer import STEmbedder
 
-    return STEmbedder(info.location, name=info.key, family=info.family, **options)
+    return STEmbedder(source, name=info.key, family=info.family, **options)
 
 
 # --------------------------------------------------------------------------- public API

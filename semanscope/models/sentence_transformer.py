@@ -15,12 +15,17 @@ import hashlib
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from semanscope.models.base import Embedder, Family, ModelUnavailable, Progress
 from semanscope.models.fingerprint import folder_digests
 from semanscope.models.truncate import search_window, utf8_bound
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+    from tokenizers import Tokenizer
 
 # files whose bytes define the model: weights, configs, tokenizer vocabularies
 _FINGERPRINT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".json", ".model", ".txt")
@@ -75,7 +80,7 @@ def resolve_hub_model(name: str, revision: str | None = None) -> tuple[Path, str
 
 
 @lru_cache(maxsize=2)
-def _load_model(path: str, fingerprint: str, threads: int):
+def _load_model(path: str, fingerprint: str, threads: int) -> SentenceTransformer:
     """SentenceTransformer on CPU from a local folder, shared by embedders of the same weights."""
     import torch
     from sentence_transformers import SentenceTransformer
@@ -125,12 +130,15 @@ class STEmbedder(Embedder):
         elif prompt_name not in prompts:
             raise ValueError(f"{self.name}: unknown prompt {prompt_name!r}; the model defines {sorted(prompts)}")
         self.prompt_name = prompt_name
-        self.prompt = prompts.get(prompt_name, "") if prompt_name else ""
+        self.prompt: str = (prompts.get(prompt_name) or "") if prompt_name else ""
         get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
-        self.dim = int(get_dim())
+        dim = get_dim()
+        if dim is None:
+            raise ModelUnavailable(f"{self.name}: the model does not report its embedding dimension")
+        self.dim = int(dim)
         self.max_tokens = getattr(self._model, "max_seq_length", None)
         self._fingerprint = f"{base_fp}-{prompt_name or 'noprompt'}"
-        self._counter = None
+        self._counter: Tokenizer | None = None
 
     @property
     def fingerprint(self) -> str:
