@@ -36,6 +36,14 @@ EXTRA_SCRIPTS = (
 )
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _tmp_hash_store(tmp_path_factory):
+    """Keep file-hash records out of the repository's cache folder."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SEMANSCOPE_CACHE", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
 def _xquad_rows() -> list[dict[str, str]]:
     if not XQUAD.is_file():
         pytest.skip(f"{XQUAD} not present")

@@ -23,12 +23,16 @@ import json
 import shutil
 import time
 from collections.abc import Sequence
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from semanscope.models.base import ModelUnavailable, Progress
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerFast
 
 META_FILE = "semanscope_meta.json"
 DEFAULT_TOP_PIECES = 100_000
@@ -128,7 +132,9 @@ def restrict_unigram(tok_json: dict, keep: Sequence[str]) -> tuple[dict, list[in
     return out, kept
 
 
-def _load_restricted(st_dir: Path, tok_json: dict, keep: Sequence[str]):
+def _load_restricted(
+    st_dir: Path, tok_json: dict, keep: Sequence[str]
+) -> tuple[PreTrainedModel, PreTrainedTokenizerFast]:
     """HF encoder + fast tokenizer of the folder (tokenizer JSON ``tok_json``), cut to ``keep``."""
     import torch
     from tokenizers import Tokenizer
@@ -160,7 +166,7 @@ class _ProgressBar:
     def __init__(self, progress: Progress, offset: int, total: int) -> None:
         self.progress, self.done, self.offset, self.total = progress, 0, offset, total
 
-    def __call__(self, *args, **kwargs) -> _ProgressBar:
+    def __call__(self, *args: object, **kwargs: object) -> _ProgressBar:
         return self
 
     def update(self, n: int = 1) -> None:
@@ -212,7 +218,7 @@ def distill_static(
         choice = "given pieces"
     model, tokenizer = _load_restricted(st_dir, tok_json, keep)
     steps = len(tokenizer) + 2
-    bar = nullcontext()
+    bar: AbstractContextManager[object] = nullcontext()
     if progress:
         progress(1, steps)
         bar = mock.patch.object(inference, "tqdm", _ProgressBar(progress, 1, steps))
