@@ -136,6 +136,7 @@ def load_webfaq(
     not_requested = below = empty = 0
     counter = RowCounter(progress, max_rows)
     files = []
+    skipped_lines: list[str] = []
     for source in sources:
         records = read_records(source, container_of(source), encoding=encoding)
         if records.columns is not None:
@@ -177,8 +178,9 @@ def load_webfaq(
             concept.translations.setdefault(lang, []).append((text, sim))
             found[lang] = None
         files.append({"source": source.name, "sha256": source.sha256(), "rows_read": counter.done - rows_before})
+        skipped_lines += [f"{source.name}: {note}" for note in records.skipped.notes()]
 
-    report: list[str] = []
+    report: list[str] = list(skipped_lines)
     if counter.truncated:
         report.append(f"read only the first {counter.done:,} bitext rows (max_rows={counter.max_rows:,})")
     if unknown:
