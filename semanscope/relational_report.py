@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 from semanscope.cache import EmbeddingCache
-from semanscope.data.records import Progress
 from semanscope.data.relations import load_relations
 from semanscope.metrics.relational import ZERO_NORM
 from semanscope.metrics.relational_results import RA_ROW_COLUMNS
@@ -247,14 +246,13 @@ def run_relational_files(
     model_dir: str | None = None,
     zero_norm: float = ZERO_NORM,
     command: Sequence[str] = (),
-    read_progress: Progress | None = None,
     progress: RelationalProgress | None = None,
     log: Callable[[str], None] | None = None,
 ) -> tuple[RelationalStudy, list[Path]]:
     """Load ``data`` (:func:`~semanscope.data.relations.load_relations`; its report goes to ``log``),
     run ``models`` with the embedding cache in ``cache_dir`` (None: no cache) and write the report
     into ``out``. Bad input raises :class:`~semanscope.data.validation.QuerySetError`."""
-    loaded = load_relations(data, languages=languages, progress=read_progress)
+    loaded = load_relations(data, languages=languages)
     for line in loaded.report:
         if log is not None:
             log(f"{Path(data).name}: {line}")
