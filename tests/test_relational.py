@@ -320,3 +320,49 @@ def test_report_files_escape_user_text(tmp_path):
     assert record.result.categories[0] == "<script>x</script>|*a*"
     again = write_relational_report(study, tmp_path / "again", settings={"command": []})
     assert len(again) == len(written)
+
+
+# ------------------------------------------------------------------ command line
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--data", "/no/such/file-RA.csv"], "--data: no such file"),
+        (["--models", "no-such-model"], "unknown model(s) no-such-model"),
+        (["--langs", "en,klingon"], "unknown language 'klingon'"),
+        (["--langs", "fr"], "requested language(s) fr not in the file"),
+        (["--data", "BAD"], "needs at least 2 relations"),
+    ],
+)
+def test_relational_command_bad_arguments_exit_2_with_one_line(argv, message, capsys, tmp_path):
+    from semanscope import cli
+
+    data = tmp_path / "syn-RA.csv"
+    data.write_text(SYNTHETIC, encoding="utf-8")
+    (tmp_path / "bad-RA.csv").write_text("word1_en,word2_en\na,b\n", encoding="utf-8")
+    argv = [str(tmp_path / "bad-RA.csv") if a == "BAD" else a for a in argv]
+    code = cli.main(["relational", "--data", str(data), "--out", str(tmp_path / "out"), *argv])
+    _, err = capsys.readouterr()
+    assert code == 2 and message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
+def test_relational_command_runs_a_static_model(capsys, tmp_path):
+    from semanscope import cli
+
+    data = tmp_path / "syn-RA.csv"
+    data.write_text(SYNTHETIC, encoding="utf-8")
+    out = tmp_path / "out"
+    argv = ["relational", "--data", str(data), "--models", "tokenlearn-static", "--langs", "en,zh"]
+    code = cli.main([*argv, "--out", str(out), "--cache", str(tmp_path / "cache")])
+    stdout, err = capsys.readouterr()
+    assert code == 0 and "wrote Relational Affinity of 1 model(s)" in stdout
+    assert "row 4 (en: 'old')" in err  # the loader report goes to stderr
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert results["settings"]["languages"] == ["en", "zh"] and results["settings"]["command"][1] == "relational"
+    record = RARecord.from_dict(results["runs"][0]["record"])
+    assert record.model == "tokenlearn-static" and record.result.languages == ("en", "zh")
+    assert np.isfinite(record.result.within_mean[0]).all() and np.isfinite(record.result.cross_mean[0, 1])
+    rows = (out / "results.csv").read_text(encoding="utf-8").splitlines()
+    assert rows[0] == ",".join(RA_ROW_COLUMNS) and len(rows) == 1 + len(record.to_rows())
