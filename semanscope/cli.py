@@ -6,7 +6,9 @@ Commands:
 * ``semanscope models [--cache DIR]`` - the models, their family and availability;
 * ``semanscope study --data builtin|words|PATH --models all|default|a,b --out DIR ...`` - the
   static-vs-contextual study (:mod:`semanscope.study`) written by :mod:`semanscope.report`;
-  ``--engine ray [--ray-address ADDR]`` computes it on Ray (:mod:`semanscope.engine`).
+  ``--engine ray [--ray-address ADDR]`` computes it on Ray (:mod:`semanscope.engine`);
+* ``semanscope relational --data FILE --models ... [--langs ...] --out DIR`` - Relational Affinity
+  of a relation file (:mod:`semanscope.relational_study`, written by :mod:`semanscope.relational_report`).
 
 Messages of third-party libraries that need no action (PHATE's convergence notes, kaleido's
 browser driver, library warnings) go to ``<cache>/logs/third-party.log`` (:mod:`semanscope.logs`).
@@ -50,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="semanscope", description="Do a model's embeddings put translations together?"
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{setup,models,study}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{setup,models,study,relational}")
     cache_help = "cache folder (built models, embeddings, projections); default <repo>/cache or $SEMANSCOPE_CACHE"
 
     setup = sub.add_parser("setup", help="build the models that need building")
@@ -97,6 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="Ray cluster to join with --engine ray (e.g. ray://head:10001 or auto; default $RAY_ADDRESS, "
         "else a local Ray on this machine's cores)",
     )
+
+    relational = sub.add_parser("relational", help="Relational Affinity of a relation file (*-RA.csv)")
+    relational.add_argument(
+        "--data", type=Path, required=True, help="relation file: relation_id, category, word1_<lang>, ..."
+    )
+    relational.add_argument("--models", default="default", help="'all', 'default' or comma-separated model keys")
+    relational.add_argument("--langs", help="comma-separated languages to keep (default: all of the file)")
+    relational.add_argument("--out", type=Path, required=True, help="output folder")
+    relational.add_argument("--cache", type=Path, help=cache_help)
     return parser
 
 
@@ -350,6 +361,43 @@ def cmd_study(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return EXIT_OK if any(r.ok and math.isfinite(r.sa) for r in suite.main.runs) else EXIT_FAILED
 
 
+def cmd_relational(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from semanscope.data.validation import QuerySetError
+    from semanscope.models.registry import default_cache_dir
+    from semanscope.relational_report import run_relational_files
+
+    if not args.data.is_file():
+        raise UsageError(f"--data: no such file {str(args.data)!r}")
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out: {args.out} exists and is not a folder")
+    keys = resolve_models(args.models, args.cache)
+    cache_dir = args.cache if args.cache is not None else default_cache_dir()
+    bars = _Bars()
+    try:
+        study, _ = run_relational_files(
+            args.data,
+            keys,
+            args.out,
+            languages=resolve_languages(args.langs),
+            cache_dir=cache_dir / EMBEDDINGS_SUBDIR,
+            model_dir=args.cache,
+            command=["semanscope", *argv],
+            progress=bars,
+            log=lambda message: print(f"--data {message}", file=sys.stderr),
+        )
+    except QuerySetError as exc:
+        raise UsageError(f"--data: {exc}") from None
+    finally:
+        bars.close()
+    for run in study.runs:
+        if not run.ok or run.message:
+            print(f"{run.key}: {run.status}: {run.message}", file=sys.stderr)
+    print(
+        f"wrote Relational Affinity of {len(study.ok_runs)} model(s) to {args.out} (report: {args.out / 'report.md'})"
+    )
+    return EXIT_OK if study.ok_runs else EXIT_FAILED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` (default ``sys.argv[1:]``) and run the command; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -364,6 +412,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_setup(args)
         if args.command == "models":
             return cmd_models(args)
+        if args.command == "relational":
+            return cmd_relational(args, argv)
         return cmd_study(args, argv)
     except UsageError as exc:
         print(f"semanscope {args.command}: error: {exc}", file=sys.stderr)

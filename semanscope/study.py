@@ -621,4 +621,4 @@ def select_queryset(
         "n_concepts_available": qs.n_concepts,
         "n_concepts": sub.n_concepts,
     }
-    return QuerySet(sub.name, sub.languages, sub.ids, sub.cells, sub.topics, {**sub.provenance, "selection": selection})
+    return replace(sub, provenance={**sub.provenance, "selection": selection})

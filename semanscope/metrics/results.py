@@ -14,7 +14,7 @@ import math
 import platform
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, TypeVar, get_type_hints
 
 import numpy as np
 import scipy
@@ -74,8 +74,35 @@ def _result_from_dict(cls: type, data: dict) -> Any:
     return cls(**kwargs)
 
 
+RecordT = TypeVar("RecordT", bound="JsonRecord")
+
+
+class JsonRecord:
+    """``to_json`` / ``from_json`` for a record class that defines ``to_dict`` / ``from_dict``."""
+
+    def to_dict(self) -> dict:
+        raise NotImplementedError
+
+    @classmethod
+    def from_dict(cls: type[RecordT], data: dict) -> RecordT:
+        raise NotImplementedError
+
+    def to_json(self, path: str | Path) -> None:
+        """Write :meth:`to_dict` as strict JSON (no NaN tokens)."""
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1, allow_nan=False), encoding="utf-8")
+
+    @classmethod
+    def from_json(cls: type[RecordT], path: str | Path) -> RecordT:
+        """Read a file written by :meth:`to_json`."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}: not a valid results file ({exc})") from None
+        return cls.from_dict(data)
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
-class StudyRecord:
+class StudyRecord(JsonRecord):
     """Results of one model on one data set, with everything needed to reproduce them."""
 
     model: str
@@ -158,19 +185,6 @@ class StudyRecord:
         if kwargs["retrieval"] is not None:
             kwargs["retrieval"] = _result_from_dict(RetrievalResult, kwargs["retrieval"])
         return cls(**kwargs)
-
-    def to_json(self, path: str | Path) -> None:
-        """Write :meth:`to_dict` as strict JSON (no NaN tokens)."""
-        Path(path).write_text(json.dumps(self.to_dict(), indent=1, allow_nan=False), encoding="utf-8")
-
-    @classmethod
-    def from_json(cls, path: str | Path) -> StudyRecord:
-        """Read a file written by :meth:`to_json`."""
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}: not a valid results file ({exc})") from None
-        return cls.from_dict(data)
 
     # ------------------------------------------------------------------ tidy rows
     def to_rows(self) -> list[dict]:
