@@ -47,6 +47,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from semanscope.metrics.result_base import ResultBase
+
 METRICS = ("cosine", "euclidean")
 ZERO_TOL = 1e-12
 BLOCK_ROWS = 8192  # rows of X converted to float64 at a time
@@ -383,7 +385,7 @@ def prepare_inputs(
 
 # ------------------------------------------------------------------ result
 @dataclass(frozen=True, eq=False)
-class SAResult:
+class SAResult(ResultBase):
     """Semantic Affinity of one embedding matrix (see the module docstring for the formulas).
 
     ``status``: "ok"; "warning" (rows dropped, see messages); "collapsed" (some language's unique
@@ -414,24 +416,7 @@ class SAResult:
     pair_ci_high: np.ndarray
     pair_v: np.ndarray
     pair_h: np.ndarray
-    status: str
-    messages: tuple[str, ...]
-    languages: tuple[str, ...]
-    concept_ids: tuple[str, ...]
-    dropped_concepts: tuple[str, ...]
-    n_dropped_rows: int
     metric: str
-    seed: int
-    n_boot: int
-    ci: float
-
-    @property
-    def n_concepts(self) -> int:
-        return len(self.concept_ids)
-
-    @property
-    def n_languages(self) -> int:
-        return len(self.languages)
 
     def concept_table(self):
         """pandas DataFrame (concept, v, sa), lowest per-concept SA first."""

@@ -27,6 +27,7 @@ from semanscope.metrics.affinity import (
     segment_sum,
     unit_rows,
 )
+from semanscope.metrics.result_base import ResultBase
 
 TIE_TOL = 1e-12
 TILE_ENTRIES = 2**22  # similarities held at a time (32 MB of float64)
@@ -107,7 +108,7 @@ def _check_block(block: int) -> None:
 
 
 @dataclass(frozen=True, eq=False)
-class RetrievalResult:
+class RetrievalResult(ResultBase):
     """P@1 / MRR per ordered language pair: row = query language, column = candidate language.
 
     Diagonals are NaN (``n`` is 0 there). ``mean_*`` average over the L(L-1) ordered pairs, with
@@ -128,23 +129,6 @@ class RetrievalResult:
     mrr_ci_high: float
     p_at_1_per_concept: np.ndarray
     mrr_per_concept: np.ndarray
-    status: str
-    messages: tuple[str, ...]
-    languages: tuple[str, ...]
-    concept_ids: tuple[str, ...]
-    dropped_concepts: tuple[str, ...]
-    n_dropped_rows: int
-    seed: int
-    n_boot: int
-    ci: float
-
-    @property
-    def n_concepts(self) -> int:
-        return len(self.concept_ids)
-
-    @property
-    def n_languages(self) -> int:
-        return len(self.languages)
 
 
 def retrieval_metrics(
