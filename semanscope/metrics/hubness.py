@@ -31,11 +31,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from semanscope.metrics.tiles import TILE_ENTRIES, U32, dot_error, exact_cosines, sweep, worker_count
+from semanscope.metrics.tiles import TILE_ENTRIES, U32, exact_cosines, pair_error, sweep, worker_count
 
 K_CSLS = 10
 K_MARGIN = 4
-SAMPLE = 512  # candidates whose k-th largest float32 cosine seeds each query's threshold
+SAMPLE = 1024  # candidates whose k-th largest float32 cosine seeds each query's threshold
 POOL_LIMIT = 2**18  # candidates a worker's column pool holds before it is pruned
 DENSE_KEY = 512  # candidates of one query within 2 err of its k-th largest: recompute it in float64
 
@@ -127,7 +127,7 @@ class _Pool:
         if not self.parts:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         keys, others, values = (np.concatenate(p) for p in zip(*self.parts, strict=True))
-        order = np.lexsort((-values, keys))
+        order = _by_key_descending(keys, values)
         keys, others, values = keys[order], others[order], values[order]
         n = len(self.theta)
         counts = np.bincount(keys, minlength=n)
@@ -151,19 +151,28 @@ class _Pool:
     ) -> np.ndarray:
         """(n, k) float64 k largest cosines of every key, descending: the kept candidates in
         float64 (``exact(keys, others)``), the dense keys by ``dense(keys) -> (len, k)``."""
-        keys, others = self.compact()
+        keys, others = self.compact()  # grouped by key
         values = exact(keys, others)
-        order = np.lexsort((-values, keys))
-        keys, values = keys[order], values[order]
         n = len(self.theta)
         counts = np.bincount(keys, minlength=n)
         starts = np.cumsum(counts) - counts
+        width = int(counts.max(initial=0))
+        pad = np.full((n, width), -np.inf)
+        pad[keys, np.arange(len(keys)) - starts[keys]] = values
         out = np.empty((n, self.k))
         done = ~self.dense
-        out[done] = values[starts[done][:, None] + np.arange(self.k)]
+        out[done] = -np.sort(-pad[done], axis=1)[:, : self.k]
         if self.dense.any():
             out[self.dense] = dense(np.flatnonzero(self.dense))
         return out
+
+
+def _by_key_descending(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Order grouping ``keys`` ascending, float32 ``values`` descending within a key: one sort of
+    the 64-bit words ``key << 32 | ~v`` with ``v`` the float32 bits mapped to an ascending uint32."""
+    bits = values.view(np.uint32)
+    ascending = np.where(bits >> 31, ~bits, bits | np.uint32(0x80000000))
+    return np.argsort((keys.astype(np.uint64) << np.uint64(32)) | (~ascending).astype(np.uint64))
 
 
 def _sample_thresholds(Q32: np.ndarray, C32: np.ndarray, k: int, err: float) -> np.ndarray:
@@ -210,8 +219,7 @@ def top_cosines(
     if not 1 <= k <= len(B):
         raise ValueError(f"k must be in [1, {len(B)}], got {k}")
     A32, B32 = A.astype(np.float32), B.astype(np.float32)
-    norm = float(np.sqrt(np.einsum("ij,ij->i", A, A).max() * np.einsum("ij,ij->i", B, B).max()))
-    err = dot_error(d, norm)
+    err = pair_error(A, B)
     theta_rows = _sample_thresholds(A32, B32, k, err)
     theta_cols = _sample_thresholds(B32, A32, k, err)
     n_workers = worker_count(workers, n, block)
@@ -223,7 +231,8 @@ def top_cosines(
         rows = row_pools.setdefault(q0, _Pool(k, err, theta_rows[q0:q1]))
         ii, jj = np.divmod(np.flatnonzero(S >= rows.theta[:, None]), S.shape[1])
         rows.add(ii, jj + c0, S[ii, jj])
-        rows.compact()
+        if c1 < len(B):  # more tiles to come: tighten the stripe's thresholds
+            rows.compact()
         cols = col_pools[w]
         ii, jj = np.divmod(np.flatnonzero(S >= cols.theta[c0:c1]), S.shape[1])
         cols.add(jj + c0, ii + q0, S[ii, jj])

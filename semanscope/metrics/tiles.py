@@ -61,6 +61,12 @@ def tie_tolerance(d: int) -> float:
     return max(TIE_TOL, 4 * d * U64)
 
 
+def pair_error(A: np.ndarray, B: np.ndarray) -> float:
+    """:func:`dot_error` for every product of a row of ``A`` with a row of ``B`` (largest row norms)."""
+    norm = np.sqrt(np.einsum("ij,ij->i", A, A).max() * np.einsum("ij,ij->i", B, B).max())
+    return dot_error(A.shape[1], float(norm))
+
+
 def dot_error(d: int, norm: float = 1.0) -> float:
     """Bound on ``|fl32(a32 . b32) - fl64(a . b)|`` for d-dimensional vectors with ``|a| |b| <= norm``:
     ``gamma_{d+2}(u32) norm + 2 d u64 + d 2^-126`` (float32 rounding and summation, float64
@@ -128,8 +134,9 @@ class Side:
         lo = np.nextafter((true - tol - err).astype(np.float32), np.float32(-np.inf))
         return cls(np.asarray(index), true, tol, lo, hi)
 
-    def part(self, a: int, b: int) -> Side:
-        return Side(self.index[a:b], self.true[a:b], self.tol[a:b], self.lo[a:b], self.hi[a:b])
+    def __getitem__(self, key: slice | np.ndarray) -> Side:
+        """The queries ``key`` (a slice or index array) of this side."""
+        return Side(self.index[key], self.true[key], self.tol[key], self.lo[key], self.hi[key])
 
 
 @dataclass
@@ -193,7 +200,7 @@ class TileCounter:
             f_buf, gt, band, tmp = self._buffer(r1 - r0, c)
             dense: list[np.ndarray] = []  # the chunk's float64 cosines, once needed
             for score, row, col, (acc_r, acc_c) in zip(self.scores, rows, cols, out, strict=True):
-                row_part = row.part(r0, r1)
+                row_part = row[r0:r1]
                 F = score.tile(S[r0:r1], row_part.index, col.index, f_buf)
                 np.greater(F, row_part.hi[:, None], out=gt)
                 acc_r.above[r0:r1] += np.add.reduce(gt.view(np.uint8), axis=1, dtype=_count_dtype(c))
@@ -303,8 +310,7 @@ def pair_counts(
     """
     n, d = A.shape
     A32, B32 = A.astype(np.float32), B.astype(np.float32)
-    norm = float(np.sqrt(np.einsum("ij,ij->i", A, A).max() * np.einsum("ij,ij->i", B, B).max()))
-    e, tie_tol = dot_error(d, norm), tie_tolerance(d)
+    e, tie_tol = pair_error(A, B), tie_tolerance(d)
     index = np.arange(n)
     cos_true = np.einsum("ij,ij->i", A, B)
     sides = [Side.of(index, score.exact(cos_true, index, index), score.error(e), tie_tol) for score in scores]
@@ -314,9 +320,7 @@ def pair_counts(
     cols = [[Counts.zeros(n) for _ in scores] for _ in range(n_workers)]
 
     def visit(w: int, S: np.ndarray, q0: int, q1: int, c0: int, c1: int) -> None:
-        parts = counters[w].count(
-            S, A[q0:q1], B[c0:c1], [s.part(q0, q1) for s in sides], [s.part(c0, c1) for s in sides]
-        )
+        parts = counters[w].count(S, A[q0:q1], B[c0:c1], [s[q0:q1] for s in sides], [s[c0:c1] for s in sides])
         for k, (r, c) in enumerate(parts):
             rows[k].above[q0:q1] += r.above
             rows[k].tied[q0:q1] += r.tied
