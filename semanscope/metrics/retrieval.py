@@ -27,7 +27,7 @@ top-k pass (:func:`~semanscope.metrics.hubness.top_cosines`) and are counted on 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.special import digamma
@@ -41,6 +41,7 @@ from semanscope.metrics.affinity import (
     segment_sum,
     unit_rows,
 )
+from semanscope.metrics.faiss_search import K_SEARCH, SEARCHES, direction_counts
 from semanscope.metrics.hubness import CSLS, K_CSLS, K_MARGIN, Margin, top_cosines
 from semanscope.metrics.result_base import ResultBase
 from semanscope.metrics.tiles import Cosine, Score, pair_counts
@@ -81,16 +82,20 @@ class QueryCounts:
 
     ``defined`` (L, L): the pairs where the score exists (never the diagonal; the margin needs
     positive denominators). :attr:`hit` and :attr:`reciprocal_rank` are NaN elsewhere.
+    ``search``: how the counts were found (:func:`count_tensors`); ``recall``: the measured recall
+    of an approximate search (NaN for exact ones).
     """
 
     above: np.ndarray
     tied: np.ndarray
     defined: np.ndarray
+    search: str = "exact"
+    recall: float = float("nan")
 
     @classmethod
-    def empty(cls, L: int, n: int) -> QueryCounts:
+    def empty(cls, L: int, n: int, search: str = "exact") -> QueryCounts:
         zeros = np.zeros((L, L, n), dtype=np.int64)
-        return cls(zeros, zeros.copy(), ~np.eye(L, dtype=bool))
+        return cls(zeros, zeros.copy(), ~np.eye(L, dtype=bool), search)
 
     def _masked(self, values: np.ndarray) -> np.ndarray:
         return np.where(self.defined[:, :, None], values, np.nan)
@@ -113,6 +118,14 @@ def effective_k(k: int, n: int) -> int:
     return int(min(k, n - 1))
 
 
+def check_search(search: str, hubness: bool) -> None:
+    """ValueError for an unknown ``search``, or hubness scores with a faiss search."""
+    if search not in SEARCHES:
+        raise ValueError(f"unknown search {search!r}; choose one of {list(SEARCHES)}")
+    if hubness and search != "exact":
+        raise ValueError("CSLS and the ratio margin need search='exact'")
+
+
 def count_tensors(
     cells: np.ndarray,
     *,
@@ -121,29 +134,50 @@ def count_tensors(
     k_margin: int = K_MARGIN,
     block: int = 512,
     workers: int | None = None,
+    search: str = "exact",
+    k_search: int = K_SEARCH,
 ) -> dict[str, QueryCounts]:
     """Counts of every ordered pair from cell-mean unit vectors ``cells`` (L, n, d): ``{"cosine": ...}``
     and, with ``hubness``, ``"csls"`` and ``"margin"`` with k = :func:`effective_k` (the margin is
-    left undefined for a pair whose denominators are not all positive)."""
+    left undefined for a pair whose denominators are not all positive).
+
+    ``search``: "exact" (float32 tiles, :func:`~semanscope.metrics.tiles.pair_counts`), "faiss-flat"
+    (the same counts through faiss) or "faiss-hnsw" (approximate, ``k_search`` candidates per query;
+    :mod:`semanscope.metrics.faiss_search`); the faiss searches count plain cosine only.
+    """
+    check_search(search, hubness)
     L, n, _ = cells.shape
-    out = {name: QueryCounts.empty(L, n) for name in (SCORES if hubness else SCORES[:1])}
+    out = {name: QueryCounts.empty(L, n, search) for name in (SCORES if hubness else SCORES[:1])}
     kc, km = effective_k(k_csls, n), effective_k(k_margin, n)
+    recalls = []
     for s in range(L):
         for t in range(s + 1, L):
             A, B = cells[s], cells[t]
-            scores: list[Score] = [Cosine()]
-            if hubness:
-                top_a, top_b = top_cosines(A, B, max(kc, km), block=block, workers=workers)
-                scores.append(CSLS(top_a[:, :kc].mean(axis=1), top_b[:, :kc].mean(axis=1)))
-                margin = Margin(top_a[:, :km].mean(axis=1), top_b[:, :km].mean(axis=1))
-                if margin.defined:
-                    scores.append(margin)
-                else:
-                    out["margin"].defined[[s, t], [t, s]] = False
-            for score, (fwd, back) in zip(scores, pair_counts(A, B, scores, block=block, workers=workers), strict=True):
-                counts = out[score.name]
+            if search != "exact":
+                approximate = search == "faiss-hnsw"
+                (fwd, r_fwd), (back, r_back) = (
+                    direction_counts(A, B, approximate, k_search),
+                    direction_counts(B, A, approximate, k_search),
+                )
+                recalls += [r_fwd, r_back]
+                results = [(out["cosine"], fwd, back)]
+            else:
+                scores: list[Score] = [Cosine()]
+                if hubness:
+                    top_a, top_b = top_cosines(A, B, max(kc, km), block=block, workers=workers)
+                    scores.append(CSLS(top_a[:, :kc].mean(axis=1), top_b[:, :kc].mean(axis=1)))
+                    margin = Margin(top_a[:, :km].mean(axis=1), top_b[:, :km].mean(axis=1))
+                    if margin.defined:
+                        scores.append(margin)
+                    else:
+                        out["margin"].defined[[s, t], [t, s]] = False
+                pairs = pair_counts(A, B, scores, block=block, workers=workers)
+                results = [(out[score.name], fwd, back) for score, (fwd, back) in zip(scores, pairs, strict=True)]
+            for counts, fwd, back in results:
                 counts.above[s, t], counts.tied[s, t] = fwd.above, fwd.tied
                 counts.above[t, s], counts.tied[t, s] = back.above, back.tied
+    if search == "faiss-hnsw" and recalls:
+        out["cosine"] = replace(out["cosine"], recall=float(np.mean(recalls)))
     return out
 
 
@@ -253,11 +287,10 @@ def retrieval_result(
     seed: int = 0,
     k_csls: int = 0,
     k_margin: int = 0,
-    search: str = "exact",
-    recall: float = float("nan"),
 ) -> RetrievalResult:
     """:class:`RetrievalResult` from per-query counts: ``counts["cosine"]`` and optionally
-    ``"csls"`` / ``"margin"`` (:class:`QueryCounts`, n = ``len(concept_ids)``).
+    ``"csls"`` / ``"margin"`` (:class:`QueryCounts`, n = ``len(concept_ids)``); ``search`` and
+    ``recall`` come from ``counts["cosine"]``, and an approximate search says so in ``messages``.
 
     Expected hit / reciprocal rank per query (module docstring), averaged per ordered pair, per
     concept, and over pairs; one percentile bootstrap over concepts (``bootstrap_means`` with
@@ -280,6 +313,9 @@ def retrieval_result(
             j = 2 * SCORES.index(name)
             ci_bounds[:, j : j + 2] = [low[2 * k : 2 * k + 2], high[2 * k : 2 * k + 2]]
     notes = list(messages)
+    search, recall = counts["cosine"].search, counts["cosine"].recall
+    if search == "faiss-hnsw":
+        notes.append(f"approximate retrieval (faiss HNSW): measured recall of the exact top candidates {recall:.3f}")
     if "margin" in counts and usable:
         undefined = [
             f"{languages[s]}->{languages[t]}"
@@ -351,6 +387,8 @@ def retrieval_counts(
     k_margin: int = K_MARGIN,
     block: int = 512,
     workers: int | None = None,
+    search: str = "exact",
+    k_search: int = K_SEARCH,
     languages: Sequence[str] | None = None,
     concept_ids: Sequence[str] | None = None,
 ) -> tuple[dict[str, QueryCounts], tuple[str, ...]]:
@@ -359,12 +397,20 @@ def retrieval_counts(
     and no ids when fewer than 3 concepts are usable). ``counts["cosine"].hit[s, t].mean()`` is
     ``retrieval_metrics(...).p_at_1[s, t]``; the per-query values allow paired resampling."""
     _check_block(block)
+    check_search(search, hubness)
     prep = prepare_inputs(X, concept, lang, languages=languages, concept_ids=concept_ids)
     if not prep.usable:
         L = prep.n_languages
-        return {name: QueryCounts.empty(L, 0) for name in (SCORES if hubness else SCORES[:1])}, ()
+        return {name: QueryCounts.empty(L, 0, search) for name in (SCORES if hubness else SCORES[:1])}, ()
     counts = count_tensors(
-        cell_unit_means(prep), hubness=hubness, k_csls=k_csls, k_margin=k_margin, block=block, workers=workers
+        cell_unit_means(prep),
+        hubness=hubness,
+        k_csls=k_csls,
+        k_margin=k_margin,
+        block=block,
+        workers=workers,
+        search=search,
+        k_search=k_search,
     )
     return counts, prep.concept_ids
 
@@ -384,6 +430,8 @@ def retrieval_metrics(
     k_csls: int = K_CSLS,
     k_margin: int = K_MARGIN,
     workers: int | None = None,
+    search: str = "exact",
+    k_search: int = K_SEARCH,
 ) -> RetrievalResult:
     """P@1 and MRR for every ordered language pair (definitions in the module docstring); with
     ``hubness`` also CSLS (``k_csls``) and ratio-margin (``k_margin``) P@1 / MRR.
@@ -391,18 +439,28 @@ def retrieval_metrics(
     Inputs are validated like :func:`semantic_affinity` (ValueError for bad shapes, < 2 languages,
     < 3 concepts or incomplete concepts; zero / non-finite rows dropped with a message). Each
     unordered pair costs one N x N x d float32 product in tiles of ``block`` query rows, run by
-    ``workers`` threads (default: the CPUs available); ``hubness`` adds a second one.
+    ``workers`` threads (default: the CPUs available); ``hubness`` adds a second one. ``search``
+    "faiss-flat" / "faiss-hnsw" (cosine only, :func:`count_tensors`) use the optional faiss;
+    "faiss-hnsw" is approximate (``RetrievalResult.approximate``, its recall in ``recall``).
     """
     _check_block(block)
     check_bootstrap_args(n_boot, ci)
+    check_search(search, hubness)
     prep = prepare_inputs(X, concept, lang, languages=languages, concept_ids=concept_ids)
     names = SCORES if hubness else SCORES[:1]
     if prep.usable:
         counts = count_tensors(
-            cell_unit_means(prep), hubness=hubness, k_csls=k_csls, k_margin=k_margin, block=block, workers=workers
+            cell_unit_means(prep),
+            hubness=hubness,
+            k_csls=k_csls,
+            k_margin=k_margin,
+            block=block,
+            workers=workers,
+            search=search,
+            k_search=k_search,
         )
     else:
-        counts = {name: QueryCounts.empty(prep.n_languages, prep.n_concepts) for name in names}
+        counts = {name: QueryCounts.empty(prep.n_languages, prep.n_concepts, search) for name in names}
     n = prep.n_concepts
     return retrieval_result(
         counts,
