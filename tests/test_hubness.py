@@ -4,25 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from dense_reference import dense_counts, unit
 
 from semanscope.metrics import hubness
 from semanscope.metrics.hubness import top_cosines
 from semanscope.metrics.retrieval import expected_hit, expected_reciprocal_rank, retrieval_metrics
 from semanscope.metrics.tiles import tie_tolerance
-
-
-def unit(X):
-    return X / np.linalg.norm(X, axis=1, keepdims=True)
-
-
-def dense_counts(F, tol):
-    true = np.diag(F)
-    diff = F - true[:, None]
-    tol = tol * np.maximum(1.0, np.abs(true))[:, None]
-    above, tied = diff > tol, np.abs(diff) <= tol
-    np.fill_diagonal(above, False)
-    np.fill_diagonal(tied, False)
-    return above.sum(axis=1), tied.sum(axis=1)
 
 
 def dense_scores(A, B, k_csls, k_margin):

@@ -4,24 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from dense_reference import dense_counts, unit
 
 from semanscope.metrics import tiles
 from semanscope.metrics.tiles import dot_error, pair_counts, tie_tolerance
-
-
-def unit(X):
-    return X / np.linalg.norm(X, axis=1, keepdims=True)
-
-
-def dense_counts(F, tol):
-    """Rows of a full float64 score matrix: candidates above / tied with the diagonal."""
-    true = np.diag(F)
-    diff = F - true[:, None]
-    tol = tol * np.maximum(1.0, np.abs(true))[:, None]
-    above, tied = diff > tol, np.abs(diff) <= tol
-    np.fill_diagonal(above, False)
-    np.fill_diagonal(tied, False)
-    return above.sum(axis=1), tied.sum(axis=1)
 
 
 def assert_dense(A, B, **kwargs):

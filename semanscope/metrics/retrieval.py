@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from scipy.special import digamma
@@ -273,6 +274,22 @@ class _ScoreSummary:
         off = ~np.eye(L, dtype=bool)
         return cls(p1, mrr, float(p1[off].mean()), float(mrr[off].mean()), hit_i, rr_i, tied)
 
+    def fields(self, name: str, low: np.ndarray, high: np.ndarray) -> dict[str, Any]:
+        """This score's :class:`RetrievalResult` fields (suffix ``_<name>`` except for the cosine),
+        with the bootstrap bounds ``low`` / ``high`` of (mean P@1, mean MRR)."""
+        x = "" if name == "cosine" else f"_{name}"
+        return {
+            f"p_at_1{x}": self.p_at_1,
+            f"mrr{x}": self.mrr,
+            f"mean_p_at_1{x}": self.mean_p_at_1,
+            f"mean_mrr{x}": self.mean_mrr,
+            f"p_at_1{x}_ci_low": float(low[0]),
+            f"p_at_1{x}_ci_high": float(high[0]),
+            f"mrr{x}_ci_low": float(low[1]),
+            f"mrr{x}_ci_high": float(high[1]),
+            f"n_tied{x}": self.n_tied,
+        }
+
 
 def retrieval_result(
     counts: Mapping[str, QueryCounts],
@@ -303,15 +320,13 @@ def retrieval_result(
     L, n = len(languages), len(concept_ids)
     usable = n >= 3
     summaries = {name: _ScoreSummary.of(counts.get(name), L, n, usable) for name in SCORES}
-    cos, csls, margin = (summaries[name] for name in SCORES)
     computed = [name for name in SCORES if name in counts and usable]
-    ci_bounds = np.full((2, 2 * len(SCORES)), np.nan)
+    bounds = {name: (np.full(2, np.nan), np.full(2, np.nan)) for name in SCORES}
     if n_boot and computed:
         columns = [c for name in computed for c in (summaries[name].hit_i, summaries[name].rr_i)]
         low, high = percentile_ci(bootstrap_means(np.column_stack(columns), n_boot, seed), ci)
         for k, name in enumerate(computed):
-            j = 2 * SCORES.index(name)
-            ci_bounds[:, j : j + 2] = [low[2 * k : 2 * k + 2], high[2 * k : 2 * k + 2]]
+            bounds[name] = (low[2 * k : 2 * k + 2], high[2 * k : 2 * k + 2])
     notes = list(messages)
     search, recall = counts["cosine"].search, counts["cosine"].recall
     if search == "faiss-hnsw":
@@ -326,37 +341,11 @@ def retrieval_result(
             notes.append("ratio margin undefined (a neighbourhood mean cosine sum <= 0) for " + ", ".join(undefined))
     counts_matrix = np.where(np.eye(L, dtype=bool), 0, n if usable else 0).astype(np.int64)
     return RetrievalResult(
-        p_at_1=cos.p_at_1,
-        mrr=cos.mrr,
+        **{k: v for name in SCORES for k, v in summaries[name].fields(name, *bounds[name]).items()},
         n=counts_matrix,
-        mean_p_at_1=cos.mean_p_at_1,
-        mean_mrr=cos.mean_mrr,
-        p_at_1_ci_low=float(ci_bounds[0, 0]),
-        p_at_1_ci_high=float(ci_bounds[1, 0]),
-        mrr_ci_low=float(ci_bounds[0, 1]),
-        mrr_ci_high=float(ci_bounds[1, 1]),
-        p_at_1_per_concept=cos.hit_i,
-        mrr_per_concept=cos.rr_i,
-        n_tied=cos.n_tied,
-        p_at_1_csls=csls.p_at_1,
-        mrr_csls=csls.mrr,
-        mean_p_at_1_csls=csls.mean_p_at_1,
-        mean_mrr_csls=csls.mean_mrr,
-        p_at_1_csls_ci_low=float(ci_bounds[0, 2]),
-        p_at_1_csls_ci_high=float(ci_bounds[1, 2]),
-        mrr_csls_ci_low=float(ci_bounds[0, 3]),
-        mrr_csls_ci_high=float(ci_bounds[1, 3]),
-        n_tied_csls=csls.n_tied,
+        p_at_1_per_concept=summaries["cosine"].hit_i,
+        mrr_per_concept=summaries["cosine"].rr_i,
         k_csls=int(k_csls) if "csls" in counts else 0,
-        p_at_1_margin=margin.p_at_1,
-        mrr_margin=margin.mrr,
-        mean_p_at_1_margin=margin.mean_p_at_1,
-        mean_mrr_margin=margin.mean_mrr,
-        p_at_1_margin_ci_low=float(ci_bounds[0, 4]),
-        p_at_1_margin_ci_high=float(ci_bounds[1, 4]),
-        mrr_margin_ci_low=float(ci_bounds[0, 5]),
-        mrr_margin_ci_high=float(ci_bounds[1, 5]),
-        n_tied_margin=margin.n_tied,
         k_margin=int(k_margin) if "margin" in counts else 0,
         search=search,
         recall=float(recall),
@@ -375,6 +364,17 @@ def retrieval_result(
 def _check_block(block: int) -> None:
     if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block < 1:
         raise ValueError(f"block must be a positive integer, got {block!r}")
+
+
+def _count_prepared(prep: PreparedInputs, hubness: bool, **options: Any) -> dict[str, QueryCounts]:
+    """:func:`count_tensors` of validated inputs (``options``: its keywords), or empty (L, L, 0)
+    counts when fewer than 3 concepts are usable."""
+    _check_block(options["block"])
+    check_search(options["search"], hubness)
+    if not prep.usable:
+        L = prep.n_languages
+        return {name: QueryCounts.empty(L, 0, options["search"]) for name in (SCORES if hubness else SCORES[:1])}
+    return count_tensors(cell_unit_means(prep), hubness=hubness, **options)
 
 
 def retrieval_counts(
@@ -396,23 +396,11 @@ def retrieval_counts(
     used (inputs validated and rows dropped as in :func:`retrieval_metrics`; empty (L, L, 0) counts
     and no ids when fewer than 3 concepts are usable). ``counts["cosine"].hit[s, t].mean()`` is
     ``retrieval_metrics(...).p_at_1[s, t]``; the per-query values allow paired resampling."""
-    _check_block(block)
-    check_search(search, hubness)
     prep = prepare_inputs(X, concept, lang, languages=languages, concept_ids=concept_ids)
-    if not prep.usable:
-        L = prep.n_languages
-        return {name: QueryCounts.empty(L, 0, search) for name in (SCORES if hubness else SCORES[:1])}, ()
-    counts = count_tensors(
-        cell_unit_means(prep),
-        hubness=hubness,
-        k_csls=k_csls,
-        k_margin=k_margin,
-        block=block,
-        workers=workers,
-        search=search,
-        k_search=k_search,
+    counts = _count_prepared(
+        prep, hubness, k_csls=k_csls, k_margin=k_margin, block=block, workers=workers, search=search, k_search=k_search
     )
-    return counts, prep.concept_ids
+    return counts, prep.concept_ids if prep.usable else ()
 
 
 def retrieval_metrics(
@@ -443,24 +431,11 @@ def retrieval_metrics(
     "faiss-flat" / "faiss-hnsw" (cosine only, :func:`count_tensors`) use the optional faiss;
     "faiss-hnsw" is approximate (``RetrievalResult.approximate``, its recall in ``recall``).
     """
-    _check_block(block)
     check_bootstrap_args(n_boot, ci)
-    check_search(search, hubness)
     prep = prepare_inputs(X, concept, lang, languages=languages, concept_ids=concept_ids)
-    names = SCORES if hubness else SCORES[:1]
-    if prep.usable:
-        counts = count_tensors(
-            cell_unit_means(prep),
-            hubness=hubness,
-            k_csls=k_csls,
-            k_margin=k_margin,
-            block=block,
-            workers=workers,
-            search=search,
-            k_search=k_search,
-        )
-    else:
-        counts = {name: QueryCounts.empty(prep.n_languages, prep.n_concepts, search) for name in names}
+    counts = _count_prepared(
+        prep, hubness, k_csls=k_csls, k_margin=k_margin, block=block, workers=workers, search=search, k_search=k_search
+    )
     n = prep.n_concepts
     return retrieval_result(
         counts,
