@@ -1,6 +1,7 @@
 """Metrics on embeddings aligned with ``QuerySet.items()``: Semantic Affinity, retrieval, result records."""
 
 from semanscope.metrics.affinity import (
+    ConceptSpreads,
     GroupMoments,
     PreparedInputs,
     SAResult,
@@ -12,10 +13,12 @@ from semanscope.metrics.affinity import (
     mean_pairwise_distance,
     merge_moments,
     prepare_inputs,
+    propagated_sem,
     segment_sum,
     semantic_affinity,
     unit_rows,
 )
+from semanscope.metrics.calibration import Calibration, calibrate
 from semanscope.metrics.results import ROW_COLUMNS, StudyRecord, library_versions
 from semanscope.metrics.retrieval import (
     RetrievalResult,
@@ -27,6 +30,8 @@ from semanscope.metrics.retrieval import (
 )
 
 __all__ = [
+    "Calibration",
+    "ConceptSpreads",
     "GroupMoments",
     "PreparedInputs",
     "ROW_COLUMNS",
@@ -35,6 +40,7 @@ __all__ = [
     "StudyRecord",
     "affinity_from_spread",
     "bootstrap_means",
+    "calibrate",
     "cell_unit_means",
     "concept_pair_spreads",
     "cross_msd",
@@ -44,6 +50,7 @@ __all__ = [
     "merge_moments",
     "pair_ranks",
     "prepare_inputs",
+    "propagated_sem",
     "rank_tensor",
     "retrieval_metrics",
     "retrieval_ranks",

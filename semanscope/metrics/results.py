@@ -23,7 +23,7 @@ import semanscope
 from semanscope.metrics.affinity import SAResult
 from semanscope.metrics.retrieval import RetrievalResult
 
-SCHEMA = 1
+SCHEMA = 2  # 2: SA results name their weighting, rows and the two SEM terms
 ROW_COLUMNS = ("model", "family", "dataset", "metric", "lang_a", "lang_b", "value", "ci_low", "ci_high", "n")
 ALL = "all"
 
