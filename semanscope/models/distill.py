@@ -18,9 +18,10 @@ A full-vocabulary distillation of multilingual-e5-small (250,002 pieces, one sho
 each) takes about an hour on 2 shared CPU cores, so by default only :func:`default_vocabulary`
 is kept: the ``DEFAULT_TOP_PIECES`` most probable Unigram pieces, every single-character piece (so
 any text still segments into known pieces) and every piece of the built-in query sets (about
-112,000 pieces: 27 minutes at load average 5). Restriction slices the Unigram vocabulary and the word-embedding rows to the kept ids before distilling; kept pieces keep their
-scores, so a text whose full-vocabulary pieces are all kept is segmented exactly as before (the
-Viterbi optimum is still available), others into smaller kept pieces.
+112,000 pieces: 27 minutes at load average 5). Restriction slices the Unigram vocabulary and the
+word-embedding rows to the kept ids before distilling; kept pieces keep their scores, so a text
+whose full-vocabulary pieces are all kept is segmented exactly as before (the Viterbi optimum is
+still available), others into smaller kept pieces.
 """
 
 from __future__ import annotations
