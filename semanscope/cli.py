@@ -22,11 +22,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from semanscope.data.languages import UnknownLanguage, normalize_language
+from semanscope.paths import EMBEDDINGS_SUBDIR, PROJECTIONS_SUBDIR, XQUAD_DEFAULT
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-EMBEDDINGS_SUBDIR = "embeddings"  # <cache>/embeddings: the embedding cache
-PROJECTIONS_SUBDIR = "projections"  # <cache>/projections: cached PHATE projections
-XQUAD_DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "xquad" / "questions.csv"
 
 
 class UsageError(Exception):

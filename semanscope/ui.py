@@ -28,7 +28,6 @@ import streamlit as st
 
 from semanscope import appcore
 from semanscope.cache import EmbeddingCache
-from semanscope.cli import EMBEDDINGS_SUBDIR, PROJECTIONS_SUBDIR
 from semanscope.data.builtin import load_builtin
 from semanscope.data.languages import language_name
 from semanscope.data.loaders import load_queryset
@@ -36,6 +35,7 @@ from semanscope.data.queryset import QuerySet
 from semanscope.embeddings import embed_queryset
 from semanscope.models.base import Embedder, ModelUnavailable
 from semanscope.models.registry import default_cache_dir, list_models, load_model
+from semanscope.paths import EMBEDDINGS_SUBDIR, PROJECTIONS_SUBDIR
 from semanscope.plots import (
     ExportUnavailable,
     degradation_heatmap,
