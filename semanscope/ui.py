@@ -5,7 +5,7 @@ State: everything a user chooses lives in ``st.session_state`` (per browser sess
 that several pages share (languages, models, projection, camera) mirror a plain session key
 (:func:`persistent`), so a choice survives page switches. Module-level objects are only the
 caches behind ``st.cache_resource`` (loaded models, built-in query sets: read-only; the
-embedding cache: thread-safe; the projection cache: behind a lock) and ``st.cache_data``.
+embedding and projection caches: thread-safe) and ``st.cache_data``.
 
 Errors: :func:`guard` turns any exception into an ``st.error`` with a one-line message (never a
 stack trace) and lets the rest of the page render.
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -184,31 +183,14 @@ def embedding_cache(directory: str) -> EmbeddingCache:
     return EmbeddingCache(directory)
 
 
-class LockedProjectionCache:
-    """A :class:`ProjectionCache` shared by all sessions: ``get``/``put`` run under one lock
-    (its in-memory LRU is not thread-safe); the projections themselves run unlocked."""
-
-    def __init__(self, cache: ProjectionCache) -> None:
-        self.cache = cache
-        self.lock = threading.Lock()
-
-    def get(self, key: str) -> np.ndarray | None:
-        with self.lock:
-            return self.cache.get(key)
-
-    def put(self, key: str, value: np.ndarray) -> None:
-        with self.lock:
-            self.cache.put(key, value)
-
-
 @st.cache_resource(show_spinner=False)
-def projection_cache(directory: str) -> LockedProjectionCache:
-    """Projections cached in memory and on disk (``<cache>/projections``); memory only when
-    the folder cannot be opened."""
+def projection_cache(directory: str) -> ProjectionCache:
+    """Projections cached in memory and on disk (``<cache>/projections``), shared by all sessions
+    (the cache is thread-safe); memory only when the folder cannot be opened."""
     try:
-        return LockedProjectionCache(ProjectionCache(max_items=32, directory=directory))
+        return ProjectionCache(max_items=32, directory=directory)
     except Exception:  # noqa: BLE001 - an unusable cache folder must not break the app
-        return LockedProjectionCache(ProjectionCache(max_items=32))
+        return ProjectionCache(max_items=32)
 
 
 def cache_dir(subdir: str) -> str:
