@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from semanscope.degradation import Gap
-from semanscope.metrics.results import _jsonable
+from semanscope.metrics.results import json_ready
 from semanscope.plots.tables import format_ci, to_csv, to_latex, to_markdown
 from semanscope.study import ALL, Degradation, ModelRun, RankComparison, StudyResult, Suite
 
@@ -271,7 +271,7 @@ def answer(suite: Suite) -> list[str]:
 # --------------------------------------------------------------------------- files
 def results_dict(suite: Suite, settings: dict, notes: Sequence[str]) -> dict:
     """The content of results.json (JSON-ready: NaN -> null)."""
-    return _jsonable(
+    return json_ready(
         {"schema": SCHEMA, "tool": "semanscope study", "settings": settings, "notes": list(notes), **suite.to_dict()}
     )
 

@@ -38,14 +38,16 @@ def library_versions() -> dict[str, str]:
     }
 
 
-def _jsonable(value: Any) -> Any:
-    """numpy / tuples / NaN -> plain JSON values (NaN and inf -> None)."""
+def json_ready(value: Any) -> Any:
+    """``value`` as plain JSON values, recursively: numpy arrays and tuples -> lists, numpy
+    scalars -> Python numbers, dict keys -> str, NaN and +-inf -> None (strict JSON has no NaN);
+    anything else is returned as it is. Used for every JSON file Semanscope writes."""
     if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
+        return json_ready(value.tolist())
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [json_ready(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -54,7 +56,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def _result_to_dict(result: SAResult | RetrievalResult) -> dict:
-    return {f.name: _jsonable(getattr(result, f.name)) for f in dataclasses.fields(result)}
+    return {f.name: json_ready(getattr(result, f.name)) for f in dataclasses.fields(result)}
 
 
 def _result_from_dict(cls: type, data: dict) -> Any:
@@ -144,7 +146,7 @@ class StudyRecord:
             elif f.name == "retrieval":
                 out[f.name] = None if value is None else _result_to_dict(value)
             else:
-                out[f.name] = _jsonable(value)
+                out[f.name] = json_ready(value)
         return out
 
     @classmethod
