@@ -265,15 +265,14 @@ def cmd_study(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from semanscope.cache import EmbeddingCache
     from semanscope.models.registry import default_cache_dir
     from semanscope.report import write_report
-    from semanscope.study import run_suite
+    from semanscope.study import StudyOptions, run_suite
 
     cache_dir = args.cache if args.cache is not None else default_cache_dir()
     bars = _Bars()
     with EmbeddingCache(cache_dir / EMBEDDINGS_SUBDIR) as cache:
         try:
-            suite = run_suite(
-                querysets, keys, cache=cache, model_dir=args.cache, seed=args.seed, n_boot=args.n_boot, progress=bars
-            )
+            options = StudyOptions(cache=cache, model_dir=args.cache, seed=args.seed, n_boot=args.n_boot, progress=bars)
+            suite = run_suite(querysets, keys, options)
         finally:
             bars.close()
     settings = {

@@ -11,6 +11,8 @@ Used by the CLI (``semanscope study``) and the app. Layers, each usable on its o
 * :func:`run_suite` - every model on several query sets (each model loaded once), plus the
   model-rank agreement between the data sets (-> :class:`Suite`).
 
+Both take one :class:`StudyOptions` (cache, model folder, bootstrap settings, progress).
+
 Failures are data, not exceptions: a model that cannot be loaded is ``unavailable`` and one
 that raises while running is ``failed``; both keep their message and the others still run.
 All randomness comes from ``seed`` (bootstrap counts, concept sampling), so the same inputs
@@ -22,6 +24,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -85,7 +89,7 @@ class ModelSpec:
     load: Callable[[], Embedder] = field(repr=False, compare=False)
 
     @classmethod
-    def of(cls, model: str | Embedder | ModelSpec, cache_dir: str | None = None) -> ModelSpec:
+    def of(cls, model: str | Embedder | ModelSpec, cache_dir: str | Path | None = None) -> ModelSpec:
         """From a registry key (unknown key: :class:`ModelUnavailable`), a loaded Embedder or a spec.
 
         An Embedder counts as English-only when it has a true ``english_only`` attribute.
@@ -490,37 +494,49 @@ class Suite:
         }
 
 
+@dataclass(frozen=True)
+class StudyOptions:
+    """How :func:`run_suite` and :func:`run_study` run.
+
+    ``cache``: the embedding cache (None: nothing is cached); ``model_dir``: where setup-built
+    models live (None: the registry's default); ``seed``, ``n_boot``, ``ci``: the bootstrap
+    (``n_boot`` resamples over concepts drawn from ``seed``, ``ci`` intervals) of every score and
+    gap; ``progress(key, done, total)``: follows each model over all sets in units of text rows.
+    """
+
+    cache: EmbeddingCache | None = None
+    model_dir: str | Path | None = None
+    seed: int = 0
+    n_boot: int = 1000
+    ci: float = 0.95
+    progress: StudyProgress | None = None
+
+
 def run_suite(
     querysets: Mapping[str, QuerySet],
     models: Sequence[str | Embedder | ModelSpec],
-    *,
-    cache: EmbeddingCache | None = None,
-    model_dir: str | None = None,
-    seed: int = 0,
-    n_boot: int = 1000,
-    ci: float = 0.95,
-    progress: StudyProgress | None = None,
+    options: StudyOptions = StudyOptions(),
 ) -> Suite:
     """Run every model on every query set (role -> query set; the first is the main set).
 
-    Each model is loaded once (``model_dir``: where setup-built models live, default the
-    registry's); a load failure marks it ``unavailable`` on every set, an exception on one set
-    marks that run ``failed``. ``progress(key, done, total)`` follows each model over all sets
-    in units of text rows (``len(qs.items().texts)`` summed over the sets).
+    Each model is loaded once; a load failure marks it ``unavailable`` on every set, an
+    exception on one set marks that run ``failed``. ``options.progress`` counts
+    ``len(qs.items().texts)`` rows summed over the sets.
     """
     if not querysets:
         raise ValueError("no query sets to study")
-    specs = [ModelSpec.of(m, model_dir) for m in models]
+    specs = [ModelSpec.of(m, options.model_dir) for m in models]
     keys = [s.key for s in specs]
     if len(set(keys)) != len(keys):
         raise ValueError(f"each model may be listed once, got {keys}")
+    seed, n_boot, ci, progress = options.seed, options.n_boot, options.ci, options.progress
     t_start = time.perf_counter()
     runs: dict[str, list[ModelRun]] = {role: [] for role in querysets}
     rows = {role: len(qs.items().texts) for role, qs in querysets.items()}
     starts = dict(zip(rows, np.cumsum([0, *rows.values()])[:-1].tolist(), strict=True))
     total_rows = sum(rows.values())
     for spec in specs:
-        report = None if progress is None else (lambda done, total, key=spec.key: progress(key, done, total))
+        report = None if progress is None else partial(progress, spec.key)
         t0 = time.perf_counter()
         try:
             embedder = spec.load()
@@ -539,7 +555,7 @@ def run_suite(
                     qs,
                     embedder,
                     spec=spec,
-                    cache=cache,
+                    cache=options.cache,
                     seed=seed,
                     n_boot=n_boot,
                     ci=ci,
@@ -555,28 +571,10 @@ def run_suite(
 
 
 def run_study(
-    queryset: QuerySet,
-    models: Sequence[str | Embedder | ModelSpec],
-    *,
-    cache: EmbeddingCache | None = None,
-    model_dir: str | None = None,
-    seed: int = 0,
-    n_boot: int = 1000,
-    ci: float = 0.95,
-    progress: StudyProgress | None = None,
+    queryset: QuerySet, models: Sequence[str | Embedder | ModelSpec], options: StudyOptions = StudyOptions()
 ) -> StudyResult:
     """Every model on one query set (:func:`run_suite` with a single set)."""
-    suite = run_suite(
-        {queryset.name: queryset},
-        models,
-        cache=cache,
-        model_dir=model_dir,
-        seed=seed,
-        n_boot=n_boot,
-        ci=ci,
-        progress=progress,
-    )
-    return suite.main
+    return run_suite({queryset.name: queryset}, models, options).main
 
 
 # --------------------------------------------------------------------------- data selection

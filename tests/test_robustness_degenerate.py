@@ -19,7 +19,7 @@ from semanscope import appcore
 from semanscope.cache import EmbeddingCache, encode_cached
 from semanscope.data.queryset import QuerySet
 from semanscope.report import write_report
-from semanscope.study import run_suite
+from semanscope.study import StudyOptions, run_suite
 
 LANGS = ("en", "de", "zh")
 N = 12
@@ -81,7 +81,7 @@ def suite():
         Concepts("good-static", "static", 1.0),
         Concepts("good-contextual", "contextual", 0.3),
     ]
-    return run_suite({"main": toy_set(), "other": toy_set("other")}, models, n_boot=50)
+    return run_suite({"main": toy_set(), "other": toy_set("other")}, models, StudyOptions(n_boot=50))
 
 
 def test_each_degenerate_run_has_a_status_and_no_score_shown_as_nan(suite):
