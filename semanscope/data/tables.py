@@ -171,7 +171,7 @@ def load_table(
                 plans[signature] = plan
         cid = values.get(plan.id_key) if plan.id_key is not None else None
         if plan.id_key is None or (cid is None and header_plan is None):
-            cid = f"row-{rec.index:05d}"  # no id column, or a JSON object without an id value
+            cid = f"row-{rec.number:05d}"  # no id column, or a JSON object without an id value
         topic = values.get(plan.topic_key) if plan.topic_key is not None else None
         builder.add(
             rec.ref, rec.where, "" if cid is None else str(cid), topic, {c: texts.get(k) for k, c in plan.lang_keys}
