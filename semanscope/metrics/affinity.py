@@ -45,6 +45,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import scipy.sparse as sp
 
 METRICS = ("cosine", "euclidean")
@@ -270,7 +271,7 @@ class PreparedInputs:
         return self.X[self.rows[part]]
 
 
-def _int_array(name: str, value, m: int) -> np.ndarray:
+def _int_array(name: str, value: npt.ArrayLike, m: int) -> np.ndarray:
     arr = np.asarray(value)
     if arr.shape != (m,):
         raise ValueError(f"{name} must be a 1-D array with one entry per row of X ({m}), got shape {arr.shape}")
@@ -347,8 +348,8 @@ def prepare_inputs(
     n_dropped = int(m - valid.sum())
     if n_dropped:
         messages.append(f"dropped {n_dropped} of {m} rows whose vector is all-zero or non-finite")
-    present = np.bincount(concept[valid] * n_lang + lang[valid], minlength=n_all * n_lang).reshape(n_all, n_lang) > 0
-    keep_concept = present.all(axis=1)
+    cell_rows = np.bincount(concept[valid] * n_lang + lang[valid], minlength=n_all * n_lang).reshape(n_all, n_lang)
+    keep_concept = np.all(cell_rows > 0, axis=1)
     dropped = tuple(cids[i] for i in np.flatnonzero(~keep_concept))
     if dropped:
         messages.append(
