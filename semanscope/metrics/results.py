@@ -109,7 +109,7 @@ class StudyRecord:
         All results must share languages, concepts, seed and n_boot; SA results need distinct metrics.
         """
         sa = (affinity,) if isinstance(affinity, SAResult) else tuple(affinity)
-        results = [*sa, *([retrieval] if retrieval is not None else [])]
+        results: list[SAResult | RetrievalResult] = [*sa, *([retrieval] if retrieval is not None else [])]
         if not results:
             raise ValueError("a StudyRecord needs at least one SAResult or RetrievalResult")
         first = results[0]
@@ -210,9 +210,10 @@ class StudyRecord:
             )
 
         langs = self.languages
+        upper = np.triu_indices(len(langs), 1)
         for r in self.affinity:
             add(f"sa_{r.metric}", ALL, ALL, r.sa, r.ci_low, r.ci_high)
-            for i, j in zip(*np.triu_indices(len(langs), 1), strict=True):
+            for i, j in zip(upper[0].tolist(), upper[1].tolist(), strict=True):
                 add(f"sa_{r.metric}", langs[i], langs[j], r.pair_sa[i, j], r.pair_ci_low[i, j], r.pair_ci_high[i, j])
             add(f"sr_{r.metric}", ALL, ALL, r.sr, 1.0 / r.ci_high - 1.0, 1.0 / r.ci_low - 1.0)
             add(f"h_{r.metric}", ALL, ALL, r.h)
