@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 import scipy.stats
@@ -44,8 +44,8 @@ from semanscope.degradation import (
 )
 from semanscope.embeddings import embed_queryset, text_ids, truncation_note
 from semanscope.metrics import StudyRecord, library_versions, retrieval_metrics, semantic_affinity
-from semanscope.metrics.affinity import concept_pair_spreads
-from semanscope.metrics.retrieval import retrieval_ranks
+from semanscope.metrics.affinity import SAResult, concept_pair_spreads
+from semanscope.metrics.retrieval import RetrievalResult, retrieval_ranks
 from semanscope.models.base import Embedder, ModelUnavailable
 from semanscope.models.registry import get_info, load_model, package_version
 from semanscope.progress import Progress, span
@@ -133,27 +133,42 @@ class ModelRun:
         return self.status == "ok"
 
     @property
+    def scores(self) -> StudyRecord:
+        """``record`` of an ok run; ValueError, naming the status, for a run without scores."""
+        return _required(self, self.record, "scores")
+
+    @property
+    def affinity(self) -> SAResult:
+        """The joint cosine SA result of an ok run (ValueError otherwise)."""
+        return self.scores.affinity[0]
+
+    @property
+    def retrieval(self) -> RetrievalResult:
+        """The retrieval result of an ok run (ValueError otherwise)."""
+        return _required(self, self.scores.retrieval, "retrieval scores")
+
+    @property
     def score_status(self) -> str:
         """Status of the scores: the SA result's "ok", "warning" (rows dropped), "collapsed" or
         "invalid" (no score: NaN) when the run is ok, else the run status."""
-        return self.record.affinity[0].status if self.ok else self.status
+        return self.affinity.status if self.ok else self.status
 
     @property
     def informative(self) -> bool:
         """Ok, with scores from embeddings that do not all coincide (H > 0; NaN H = invalid): the
         runs that may be ranked or called "best". A model mapping every text to one point gets
         SA = 1 and P@1 = 1 (ties count as hits) with status "collapsed", which says nothing."""
-        return self.ok and bool(self.record.affinity[0].h > 0)
+        return self.ok and bool(self.affinity.h > 0)
 
     @property
     def sa(self) -> float:
         """Joint cosine SA (NaN unless ok)."""
-        return self.record.affinity[0].sa if self.ok else float("nan")
+        return self.affinity.sa if self.ok else float("nan")
 
     @property
     def p_at_1(self) -> float:
         """Mean P@1 over ordered language pairs (NaN unless ok)."""
-        return self.record.retrieval.mean_p_at_1 if self.ok else float("nan")
+        return self.retrieval.mean_p_at_1 if self.ok else float("nan")
 
     def to_dict(self) -> dict:
         """JSON-ready: identity, status, the full :class:`StudyRecord` and ``runtime``."""
@@ -169,6 +184,16 @@ class ModelRun:
             "record": None if self.record is None else self.record.to_dict(),
             "runtime": dict(self.runtime),
         }
+
+
+T = TypeVar("T")
+
+
+def _required(run: ModelRun, value: T | None, what: str) -> T:
+    """``value`` (a result of ``run``), or ValueError when the run has none (it did not succeed)."""
+    if value is None:
+        raise ValueError(f"{run.key} has no {what}: its status is {run.status}")
+    return value
 
 
 def not_run(spec: ModelSpec, status: RunStatus, message: str, runtime: dict | None = None) -> ModelRun:
@@ -203,11 +228,14 @@ def run_model(
     t0 = time.perf_counter()
     X = embed_queryset(qs, embedder, cache, progress=progress)
     t1 = time.perf_counter()
-    args = dict(languages=qs.languages, concept_ids=qs.ids)
-    sa = semantic_affinity(X, items.concept, items.lang, text_ids=text_ids(qs), n_boot=n_boot, ci=ci, seed=seed, **args)
-    ret = retrieval_metrics(X, items.concept, items.lang, n_boot=n_boot, ci=ci, seed=seed, **args)
-    pair_v, _ = concept_pair_spreads(X, items.concept, items.lang, **args)
-    ranks, _ = retrieval_ranks(X, items.concept, items.lang, **args)
+    rows = (X, items.concept, items.lang)
+    languages, concept_ids = qs.languages, qs.ids
+    sa = semantic_affinity(
+        *rows, languages=languages, concept_ids=concept_ids, text_ids=text_ids(qs), n_boot=n_boot, ci=ci, seed=seed
+    )
+    ret = retrieval_metrics(*rows, languages=languages, concept_ids=concept_ids, n_boot=n_boot, ci=ci, seed=seed)
+    pair_v, _ = concept_pair_spreads(*rows, languages=languages, concept_ids=concept_ids)
+    ranks, _ = retrieval_ranks(*rows, languages=languages, concept_ids=concept_ids)
     t2 = time.perf_counter()
     notes = [n for n in (truncation_note(qs, embedder), *sa.messages, *ret.messages) if n]
     record = StudyRecord.create(
@@ -219,7 +247,7 @@ def run_model(
         retrieval=ret,
     )
     runtime = {"embed_seconds": t1 - t0, "metrics_seconds": t2 - t1}
-    if cache is not None:
+    if cache is not None and before is not None:
         after = cache.stats()
         runtime["cache_hits"] = after.total_hits - before.total_hits
         runtime["cache_misses"] = after.total_misses - before.total_misses
@@ -291,7 +319,7 @@ def _best(runs: Sequence[ModelRun], family: str, score: Callable[[ModelRun], flo
 
 def _aligned(a: ModelRun, b: ModelRun) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Positions in a's and b's concept order of the concepts both kept (in a's order)."""
-    ids_a, ids_b = a.record.affinity[0].concept_ids, b.record.affinity[0].concept_ids
+    ids_a, ids_b = a.affinity.concept_ids, b.affinity.concept_ids
     where_b = {c: k for k, c in enumerate(ids_b)}
     shared = [c for c in ids_a if c in where_b]
     pos_a = np.array([k for k, c in enumerate(ids_a) if c in where_b], dtype=np.int64)
@@ -300,14 +328,14 @@ def _aligned(a: ModelRun, b: ModelRun) -> tuple[np.ndarray, np.ndarray, list[str
 
 def _sa_columns(run: ModelRun, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-concept ``[v_i | v_i^lm]`` (n, 1 + P) and ``[H | H_lm]`` (1 + P,) of a run."""
-    r = run.record.affinity[0]
+    r, pair_v = run.affinity, _required(run, run.pair_v, "pair spreads")
     iu = np.triu_indices(r.n_languages, 1)
-    return np.column_stack([r.v[pos], run.pair_v[pos]]), np.concatenate([[r.h], r.pair_h[iu]])
+    return np.column_stack([r.v[pos], pair_v[pos]]), np.concatenate([[r.h], r.pair_h[iu]])
 
 
 def _hit_columns(run: ModelRun, pos: np.ndarray) -> np.ndarray:
     """Per-concept ``[mean hit over pairs | hit per unordered pair]`` (n, 1 + P)."""
-    hits = unordered_pair_means(run.ranks == 1)[pos]
+    hits = unordered_pair_means(_required(run, run.ranks, "ranks") == 1)[pos]
     return np.column_stack([hits.mean(axis=1), hits])
 
 
@@ -325,7 +353,7 @@ def compare_families(
     if s_sa is None or c_sa is None or s_p1 is None or c_p1 is None:
         missing = "static" if s_sa is None or s_p1 is None else "multilingual contextual"
         return None, f"no gap: no {missing} model produced scores"
-    languages = s_sa.record.languages
+    languages = s_sa.affinity.languages
     pairs = language_pairs(languages)
     labels = [ALL] + [pair_label(a, b) for a, b in pairs]
     groups = {name: [k + 1 for k in members] for name, members in script_groups(pairs).items()}
@@ -333,15 +361,15 @@ def compare_families(
 
     def gap_of(static: ModelRun, contextual: ModelRun, kind: str) -> Gap:
         pos_s, pos_c, shared = _aligned(static, contextual)
-        if len(shared) < static.record.n_concepts or len(shared) < contextual.record.n_concepts:
+        if len(shared) < static.affinity.n_concepts or len(shared) < contextual.affinity.n_concepts:
             messages.append(
                 f"{kind} gap {static.key} vs {contextual.key}: compared on the {len(shared)} concepts both models kept"
             )
-        common = dict(groups=groups, n_boot=n_boot, seed=seed, ci=ci)
         if kind == "SA":
             (vs, hs), (vc, hc) = _sa_columns(static, pos_s), _sa_columns(contextual, pos_c)
-            return affinity_gap(vs, hs, vc, hc, labels, **common)
-        return paired_gap(_hit_columns(static, pos_s), _hit_columns(contextual, pos_c), labels, **common)
+            return affinity_gap(vs, hs, vc, hc, labels, groups=groups, n_boot=n_boot, seed=seed, ci=ci)
+        hit_s, hit_c = _hit_columns(static, pos_s), _hit_columns(contextual, pos_c)
+        return paired_gap(hit_s, hit_c, labels, groups=groups, n_boot=n_boot, seed=seed, ci=ci)
 
     controls = tuple(
         {"key": r.key, "name": r.name, "family": r.family, "sa": r.sa, "p_at_1": r.p_at_1}
