@@ -35,10 +35,10 @@ def main() -> None:
     st.subheader("Linked 2D view")
     c1, c2 = st.columns(2)
     pair_name = ui.persistent(
-        c1.radio, "Axes", "explore_pair", "components 1-2", options=list(COMPONENT_PAIRS), horizontal=True
+        c1.radio, str, "Axes", "explore_pair", "components 1-2", options=list(COMPONENT_PAIRS), horizontal=True
     )
     drag = ui.persistent(
-        c2.radio, "Drag to select with", "explore_drag", "box", options=["box", "lasso"], horizontal=True
+        c2.radio, str, "Drag to select with", "explore_drag", "box", options=["box", "lasso"], horizontal=True
     )
     pair = list(COMPONENT_PAIRS[pair_name])
     fig2 = scatter2d(
