@@ -44,6 +44,7 @@ from semanscope.plots import (
     figure_to_image,
     find_browser,
     sa_bars,
+    scatter3d,
     scatter_to_vector,
     to_csv,
     to_latex,
@@ -546,6 +547,24 @@ class Style:
     marker_size: float
     opacity: float
     links: bool
+
+
+def view3d(
+    coords: np.ndarray, pts: appcore.Points, style: Style, title: str, highlight: np.ndarray | None = None
+) -> go.Figure:
+    """The app's 3D view of ``pts`` at ``coords`` (M, 3) in the sidebar's ``style``
+    (:func:`semanscope.plots.scatter3d`); ``highlight``: row ids drawn larger."""
+    return scatter3d(
+        coords,
+        pts.languages,
+        pts.texts,
+        pts.concept_ids,
+        links=style.links,
+        marker_size=style.marker_size,
+        opacity=style.opacity,
+        highlight=highlight,
+        title=title,
+    )
 
 
 def display_controls() -> Style:
