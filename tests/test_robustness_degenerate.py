@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from fake_embedder import FakeEmbedder
+from quick_study import quick_study_argv
 
 from semanscope import appcore
 from semanscope.cache import EmbeddingCache, encode_cached
@@ -173,24 +174,7 @@ def test_cli_reports_a_degenerate_model_and_exits_1(tmp_path, monkeypatch, capsy
         type(original)(original.info, original.requires, lambda folder: Degenerate("zero")),
     )
     out = tmp_path / "out"
-    code = cli.main(
-        [
-            "study",
-            "--data",
-            str(data),
-            "--models",
-            "tokenlearn-static",
-            "--n-boot",
-            "0",
-            "--no-figures",
-            "--xquad",
-            "none",
-            "--out",
-            str(out),
-            "--cache",
-            str(tmp_path / "cache"),
-        ]
-    )
+    code = cli.main(quick_study_argv(data, out, tmp_path / "cache"))
     err = capsys.readouterr().err
     assert code == cli.EXIT_FAILED and "Traceback" not in err
     assert "tokenlearn-static: invalid: dropped 12 of 12 rows whose vector is all-zero or non-finite" in err
