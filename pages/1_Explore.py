@@ -58,7 +58,7 @@ def main() -> None:
     ui.selection_actions(selection)
 
     title = f"{run.name}: {qs.name} ({method_name})"
-    fig3 = ui.view3d(Y, pts, style, title, highlight=None if selection.empty else rows)
+    fig3 = ui.scatter_view(Y, pts, style, title, highlight=None if selection.empty else rows)
     fig3.update_layout(height=640)
     with view3d:
         st.plotly_chart(ui.with_camera(fig3, camera), key="explore3d")

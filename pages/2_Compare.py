@@ -37,7 +37,7 @@ def main() -> None:
                 if Y is None:
                     continue
                 title = f"{run.key} ({method_name})"
-                fig = ui.view3d(Y, pts, style, title)
+                fig = ui.scatter_view(Y, pts, style, title)
                 fig.update_layout(height=520)
                 st.plotly_chart(ui.with_camera(fig, camera), key=f"compare3d-{run.key}")
                 with st.expander("Export", icon=":material/download:"):

@@ -549,7 +549,7 @@ class Style:
     links: bool
 
 
-def view3d(
+def scatter_view(
     coords: np.ndarray, pts: appcore.Points, style: Style, title: str, highlight: np.ndarray | None = None
 ) -> go.Figure:
     """The app's 3D view of ``pts`` at ``coords`` (M, 3) in the sidebar's ``style``

@@ -174,6 +174,12 @@ def test_failing_and_unavailable_models_are_reported_and_the_others_run():
     assert status["missing"] == ("unavailable", "needs setup: run `semanscope setup`")
     assert status["toy-static"][0] == status["toy-contextual"][0] == "ok"
     assert result.degradation is not None and result.degradation.sa_static == "toy-static"
+    broken, ok = result.run("broken"), result.run("toy-static")
+    assert np.isnan(broken.sa) and np.isnan(broken.p_at_1) and broken.score_status == "failed"
+    for results in ("scores", "affinity", "retrieval"):  # typed access to the results of an ok run only
+        with pytest.raises(ValueError, match="broken has no .*: its status is failed"):
+            getattr(broken, results)
+    assert ok.affinity is ok.record.affinity[0] and ok.retrieval is ok.record.retrieval and ok.scores is ok.record
 
 
 def test_english_only_model_is_a_control_never_the_best_contextual():
