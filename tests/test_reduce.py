@@ -220,6 +220,36 @@ def test_cache_lru_eviction_and_disk_persistence(X, counted, tmp_path):
     reopened.close()
 
 
+def test_cache_shared_by_threads_keeps_its_counts_and_bound(tmp_path):
+    """Eight threads get/put on overlapping keys of one cache (as the app's sessions do): every
+    lookup is counted once, memory stays within ``max_items`` and a hit is that key's array."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    cache = ProjectionCache(max_items=4, directory=tmp_path)
+    arrays = {f"k{i}": np.full((3, 2), float(i)) for i in range(10)}
+    lookups_per_thread = 400
+
+    def worker(seed: int) -> list[str]:
+        wrong = []
+        rng = np.random.default_rng(seed)
+        for _ in range(lookups_per_thread):
+            key = f"k{rng.integers(10)}"
+            value = cache.get(key)
+            if value is None:
+                cache.put(key, arrays[key])
+            elif not np.array_equal(value, arrays[key]):
+                wrong.append(key)
+            assert len(cache) <= cache.max_items
+        return wrong
+
+    with ThreadPoolExecutor(8) as pool:
+        wrong = [k for found in pool.map(worker, range(8)) for k in found]
+    cache.close()
+    assert not wrong
+    assert cache.hits + cache.misses == 8 * lookups_per_thread
+    assert len(cache) == cache.max_items
+
+
 def test_cache_reports_progress_on_hit(X):
     cache = ProjectionCache()
     project_cached(X, "pca", cache=cache)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fake_embedder import FakeEmbedder
+from quick_study import quick_study_argv
 
 from semanscope.cache import CacheUnavailableWarning, EmbeddingCache, encode_cached
 
@@ -139,26 +140,9 @@ def test_two_app_sessions_and_a_cli_run_write_one_cache_at_once(tmp_path):
         "start": str(tmp_path / "start"),
         "done": str(tmp_path / "cli-done"),
         "views": ["en,de,es,zh", "en,de,ar,hi"],
-        "cli": [
-            "study",
-            "--data",
-            "builtin",
-            "--models",
-            "tokenlearn-static",
-            "--langs",
-            "en,de,es,zh",
-            "--max-concepts",
-            "20",
-            "--n-boot",
-            "0",
-            "--no-figures",
-            "--xquad",
-            "none",
-            "--out",
-            str(tmp_path / "out"),
-            "--cache",
-            str(cache_dir),
-        ],
+        "cli": quick_study_argv(
+            "builtin", tmp_path / "out", cache_dir, "--langs", "en,de,es,zh", "--max-concepts", "20"
+        ),
     }
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "SEMANSCOPE_CACHE": str(cache_dir), "HF_HUB_OFFLINE": "1", "PYTHONPATH": path}

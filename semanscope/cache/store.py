@@ -227,7 +227,7 @@ class EmbeddingCache:
         key_of, dim = key_function(embedder.fingerprint, _lang_key(embedder, lang)), embedder.dim
         keys = [key_of(t) for t in texts]
         unique = list(dict.fromkeys(keys))
-        blobs = self._memory.get_many(unique)
+        blobs: dict[str, object] = {**self._memory.get_many(unique)}  # disk values are checked when unpacked
         blobs.update(self._disk_get_many([k for k in unique if k not in blobs]))
         valid: dict[str, np.ndarray] = {}
         for key, blob in blobs.items():

@@ -45,8 +45,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import scipy.sparse as sp
-from numpy.typing import ArrayLike
 
 METRICS = ("cosine", "euclidean")
 WEIGHTINGS = ("concept", "expanded")
@@ -159,7 +159,7 @@ def msd_to_distance(msd: np.ndarray, metric: str, scale: float = 1.0) -> np.ndar
 def mean_pairwise_distance(X: np.ndarray, metric: str = "cosine") -> float:
     """Mean pairwise cosine distance ``1 - (|sum u|^2 - n)/(n(n-1))`` of the rows of X, or (euclidean)
     their RMS pairwise distance ``sqrt((2 n sum|x|^2 - 2|sum x|^2)/(n(n-1)))``. O(n d)."""
-    _check_metric(metric)
+    check_metric(metric)
     n = np.array([len(X)])
     if metric == "cosine":
         sse = unit_sse(n, unit_rows(X).sum(axis=0, keepdims=True))
@@ -273,7 +273,7 @@ class PreparedInputs:
         return self.X[self.rows[part]]
 
 
-def _int_array(name: str, value: ArrayLike, m: int) -> np.ndarray:
+def _int_array(name: str, value: npt.ArrayLike, m: int) -> np.ndarray:
     arr = np.asarray(value)
     if arr.shape != (m,):
         raise ValueError(f"{name} must be a 1-D array with one entry per row of X ({m}), got shape {arr.shape}")
@@ -294,7 +294,8 @@ def _labels(name: str, names: Sequence[str] | None, values: np.ndarray) -> tuple
     return names
 
 
-def _check_metric(metric: str) -> None:
+def check_metric(metric: str) -> None:
+    """ValueError unless ``metric`` is one of :data:`METRICS`."""
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}; choose one of {list(METRICS)}")
 
@@ -350,8 +351,8 @@ def prepare_inputs(
     n_dropped = int(m - valid.sum())
     if n_dropped:
         messages.append(f"dropped {n_dropped} of {m} rows whose vector is all-zero or non-finite")
-    present = np.bincount(concept[valid] * n_lang + lang[valid], minlength=n_all * n_lang).reshape(n_all, n_lang) > 0
-    keep_concept = np.asarray(present.all(axis=1))
+    cell_rows = np.bincount(concept[valid] * n_lang + lang[valid], minlength=n_all * n_lang).reshape(n_all, n_lang)
+    keep_concept = np.all(cell_rows > 0, axis=1)
     dropped = tuple(cids[i] for i in np.flatnonzero(~keep_concept))
     if dropped:
         messages.append(
@@ -787,7 +788,7 @@ def concept_pair_spreads(
     :func:`semantic_affinity`; NaN (n, P) when fewer than 3 concepts are usable. The per-concept
     values allow paired resampling of two models on the same concepts.
     """
-    _check_metric(metric)
+    check_metric(metric)
     prep = prepare_inputs(X, concept, lang, languages=languages, concept_ids=concept_ids)
     if not prep.usable:
         n_pairs = prep.n_languages * (prep.n_languages - 1) // 2
@@ -839,7 +840,7 @@ def semantic_affinity(
     ``(|sum u|^2 - n) / (n (n - 1))`` above ``collapse_threshold`` -> "collapsed"; H == 0 ->
     "collapsed" with SA = 1 if every v_i == 0 (all texts identical), else "invalid".
     """
-    _check_metric(metric)
+    check_metric(metric)
     if weighting not in WEIGHTINGS:
         raise ValueError(f"unknown weighting {weighting!r}; choose one of {list(WEIGHTINGS)}")
     check_bootstrap_args(n_boot, ci)

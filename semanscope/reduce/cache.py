@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from semanscope.reduce.projection import ProjectionProgress, check_input, project, resolve_settings
+
+if TYPE_CHECKING:
+    import diskcache
 
 
 def projection_key(X: np.ndarray, method: str, n_components: int, seed: int, settings: dict[str, Any]) -> str:
@@ -40,6 +44,10 @@ class ProjectionCache:
     Disk entries (a ``diskcache.Cache``, bounded by ``size_limit`` bytes) survive restarts;
     a disk hit is promoted into memory. Returned arrays are copies, so callers may mutate them.
     ``hits`` / ``misses`` count lookups.
+
+    Thread-safe: one instance may serve every session of the app. The in-memory LRU and the
+    counters change under one lock; the disk store (SQLite, itself safe for threads and
+    processes) is read and written outside it, so a slow disk does not hold up memory hits.
     """
 
     def __init__(self, max_items: int = 32, directory: str | Path | None = None, size_limit: int = 2**30) -> None:
@@ -47,7 +55,8 @@ class ProjectionCache:
             raise ValueError(f"max_items must be >= 1; got {max_items}")
         self.max_items = max_items
         self._memory: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._disk = None
+        self._lock = threading.Lock()
+        self._disk: diskcache.Cache | None = None
         if directory is not None:
             import diskcache
 
@@ -57,34 +66,39 @@ class ProjectionCache:
 
     def get(self, key: str) -> np.ndarray | None:
         """The cached projection for ``key`` (a copy) or None."""
-        value = self._memory.get(key)
-        if value is not None:
-            self._memory.move_to_end(key)
-        elif self._disk is not None:
-            value = self._disk.get(key)
+        with self._lock:
+            value = self._memory.get(key)
             if value is not None:
-                self._remember(key, value)
-        if value is None:
-            self.misses += 1
-            return None
-        self.hits += 1
+                self._memory.move_to_end(key)
+                self.hits += 1
+                return value.copy()
+        value = self._disk.get(key) if self._disk is not None else None
+        with self._lock:
+            if value is None:
+                self.misses += 1
+                return None
+            self._remember(key, value)
+            self.hits += 1
         return value.copy()
 
     def put(self, key: str, value: np.ndarray) -> None:
         """Store a copy of ``value`` in memory (evicting the least recently used) and on disk."""
         value = np.array(value, dtype=np.float64, copy=True)
-        self._remember(key, value)
+        with self._lock:
+            self._remember(key, value)
         if self._disk is not None:
             self._disk.set(key, value)
 
     def _remember(self, key: str, value: np.ndarray) -> None:
+        """Insert as most recently used and evict beyond ``max_items`` (caller holds the lock)."""
         self._memory[key] = value
         self._memory.move_to_end(key)
         while len(self._memory) > self.max_items:
             self._memory.popitem(last=False)
 
     def __len__(self) -> int:
-        return len(self._memory)
+        with self._lock:
+            return len(self._memory)
 
     def close(self) -> None:
         """Close the disk cache, if any."""
