@@ -402,6 +402,16 @@ def test_clear_one_fingerprint_or_all(cache):
     assert cache.stats().entries == 0
 
 
+def test_clear_gives_the_space_back(tmp_path):
+    emb = FakeEmbedder(dim=384)
+    texts = [f"t{i}" for i in range(2000)]
+    with EmbeddingCache(tmp_path / "emb") as c:
+        encode_cached(emb, texts, c)
+        assert c.stats().volume_bytes == 2000 * (40 + HEADER.size + 384 * 4)  # keys + values
+        c.clear()
+    assert (tmp_path / "emb" / FILE_NAME).stat().st_size < 200_000  # from about 3.9 MB
+
+
 def test_size_limit_evicts_oldest_stored(tmp_path):
     emb = FakeEmbedder(dim=64)
     texts = [f"t{i}" for i in range(1500)]

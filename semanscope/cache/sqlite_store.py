@@ -44,6 +44,7 @@ TIMEOUT_SECONDS = 60.0  # how long a writer waits for another process's write tr
 READ_CHUNK = 500  # keys per SELECT
 WRITE_CHUNK = 512  # entries per write transaction
 EVICT_CHUNK = 256  # oldest entries fetched per eviction step
+PAGE_SIZE = 16384  # bytes per page of a new file: several vectors per page (~20% overhead for 384-d vs 35% at 4096)
 SCHEMA = (
     "CREATE TABLE entries (key TEXT NOT NULL UNIQUE, value BLOB NOT NULL, tag TEXT NOT NULL,"
     " stored_at REAL NOT NULL, size INTEGER NOT NULL)",
@@ -179,10 +180,12 @@ class SQLiteStore:
         try:
             rows = _master_rows(con)
             if not mode:
+                if not rows:  # a new file: these take effect only before the first table
+                    con.execute(f"PRAGMA page_size = {PAGE_SIZE}")
+                    con.execute("PRAGMA auto_vacuum = INCREMENTAL")
                 con.execute("PRAGMA journal_mode = WAL")
                 con.execute("PRAGMA synchronous = NORMAL")  # with WAL: a crash loses no committed write
                 if not rows:
-                    con.execute("PRAGMA auto_vacuum = INCREMENTAL")  # only takes effect before the first table
                     self._create_schema(con)
                     rows = _master_rows(con)
             if rows != _EXPECTED:
@@ -366,7 +369,7 @@ class SQLiteStore:
                     removed = con.execute("DELETE FROM entries").rowcount
                 else:
                     removed = con.execute("DELETE FROM entries WHERE tag = ?", (tag,)).rowcount
-            con.execute("PRAGMA incremental_vacuum").fetchall()  # each row returned is one page freed
+            con.executescript("PRAGMA incremental_vacuum")  # execute() would free one page per call
             return removed
 
         return self._run("write to", work, 0, write=True)
