@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import os
 import sqlite3
 import threading
 import warnings
@@ -537,6 +538,24 @@ def test_two_processes_writing_overlapping_keys(tmp_path):
         assert hit.all()
         np.testing.assert_array_equal(vectors, expected_matrix(emb, texts))
         assert c.stats().entries == 900
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork here")
+def test_a_forked_child_opens_its_own_connection(cache):
+    emb = FakeEmbedder()
+    encode_cached(emb, ["parent"], cache)
+
+    def child() -> None:
+        out = encode_cached(emb, ["parent", "child"], cache)  # the parent's connection is not used
+        os._exit(0 if np.array_equal(out, expected_matrix(emb, ["parent", "child"])) and cache.persistent else 1)
+
+    proc = multiprocessing.get_context("fork").Process(target=child)
+    proc.start()
+    proc.join(timeout=120)
+    assert proc.exitcode == 0
+    vectors, hit = cache.get_many(emb, ["parent", "child"])  # the parent's connection still works
+    assert hit.all()
+    np.testing.assert_array_equal(vectors, expected_matrix(emb, ["parent", "child"]))
 
 
 def test_threads_sharing_one_cache(cache):
