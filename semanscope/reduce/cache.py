@@ -1,8 +1,14 @@
-"""A small cache of projections: in-memory LRU plus an optional diskcache directory.
+"""A small cache of projections: in-memory LRU plus an optional disk store.
 
 Key = sha1 over (sha1 of X's bytes, X's shape and dtype, method, n_components, seed and the
 *resolved* settings sorted by name), so an explicit default and an omitted one share an entry
 and any change to the embeddings, method, seed or a setting misses.
+
+On disk a projection is a float64 array in the cache's one value format (header + checksum +
+raw little-endian bytes, :mod:`semanscope.cache.codec`) in the SQLite store of
+:mod:`semanscope.cache.sqlite_store`; it is never unpickled. A damaged entry is deleted,
+reported (:meth:`ProjectionCache.problems`, a :class:`~semanscope.cache.CacheRepairedWarning`)
+and recomputed; a folder that cannot be used leaves the cache in memory.
 """
 
 from __future__ import annotations
@@ -12,14 +18,17 @@ import json
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from semanscope.cache.codec import pack_array, unpack_array
+from semanscope.cache.problems import CacheProblem, ProblemLog
+from semanscope.cache.sqlite_store import SQLiteStore
 from semanscope.reduce.projection import ProjectionProgress, check_input, project, resolve_settings
 
-if TYPE_CHECKING:
-    import diskcache
+_DTYPE = np.dtype("<f8")
+_TAG = "projection"
 
 
 def projection_key(X: np.ndarray, method: str, n_components: int, seed: int, settings: dict[str, Any]) -> str:
@@ -41,13 +50,10 @@ def projection_key(X: np.ndarray, method: str, n_components: int, seed: int, set
 class ProjectionCache:
     """LRU of up to ``max_items`` projections in memory, backed by ``directory`` when given.
 
-    Disk entries (a ``diskcache.Cache``, bounded by ``size_limit`` bytes) survive restarts;
-    a disk hit is promoted into memory. Returned arrays are copies, so callers may mutate them.
-    ``hits`` / ``misses`` count lookups.
-
-    Thread-safe: one instance may serve every session of the app. The in-memory LRU and the
-    counters change under one lock; the disk store (SQLite, itself safe for threads and
-    processes) is read and written outside it, so a slow disk does not hold up memory hits.
+    Disk entries (bounded by ``size_limit`` bytes, least recently stored evicted first) survive
+    restarts; a disk hit is promoted into memory. Returned arrays are copies, so callers may
+    mutate them. ``hits`` / ``misses`` count lookups. ``get``/``put`` are thread-safe (one lock;
+    the projections themselves are computed outside it by :func:`project_cached`).
     """
 
     def __init__(self, max_items: int = 32, directory: str | Path | None = None, size_limit: int = 2**30) -> None:
@@ -56,11 +62,10 @@ class ProjectionCache:
         self.max_items = max_items
         self._memory: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
-        self._disk: diskcache.Cache | None = None
-        if directory is not None:
-            import diskcache
-
-            self._disk = diskcache.Cache(str(directory), size_limit=size_limit)
+        self._problems = ProblemLog()
+        self._disk = (
+            None if directory is None else SQLiteStore(Path(directory), size_limit, self._problems, "projection cache")
+        )
         self.hits = 0
         self.misses = 0
 
@@ -70,38 +75,53 @@ class ProjectionCache:
             value = self._memory.get(key)
             if value is not None:
                 self._memory.move_to_end(key)
-                self.hits += 1
-                return value.copy()
-        value = self._disk.get(key) if self._disk is not None else None
-        with self._lock:
+            elif self._disk is not None:
+                value = self._read(key)
+                if value is not None:
+                    self._remember(key, value)
             if value is None:
                 self.misses += 1
                 return None
-            self._remember(key, value)
             self.hits += 1
-        return value.copy()
+            return value.copy()
 
     def put(self, key: str, value: np.ndarray) -> None:
         """Store a copy of ``value`` in memory (evicting the least recently used) and on disk."""
         value = np.array(value, dtype=np.float64, copy=True)
         with self._lock:
             self._remember(key, value)
-        if self._disk is not None:
-            self._disk.set(key, value)
+            if self._disk is not None:
+                self._disk.put_many([(key, pack_array(key, value, _DTYPE))], _TAG)
+
+    def problems(self, after: int = 0) -> list[CacheProblem]:
+        """What went wrong since problem number ``after`` (see :class:`~semanscope.cache.CacheProblem`)."""
+        return self._problems.since(after)
+
+    def _read(self, key: str) -> np.ndarray | None:
+        """The intact 2-D float64 value of ``key`` on disk; a damaged one is deleted and reported."""
+        assert self._disk is not None
+        found = self._disk.get_many([key], self._disk.size_limit)
+        if key not in found:
+            return None
+        value = unpack_array(key, found[key], _DTYPE, 2)
+        if value is None:
+            self._disk.delete_many([key])
+            self._problems.report(
+                "repaired", f"a damaged projection in the {self._disk.what} was deleted; it is recomputed"
+            )
+        return value
 
     def _remember(self, key: str, value: np.ndarray) -> None:
-        """Insert as most recently used and evict beyond ``max_items`` (caller holds the lock)."""
         self._memory[key] = value
         self._memory.move_to_end(key)
         while len(self._memory) > self.max_items:
             self._memory.popitem(last=False)
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._memory)
+        return len(self._memory)
 
     def close(self) -> None:
-        """Close the disk cache, if any."""
+        """Close the disk store, if any."""
         if self._disk is not None:
             self._disk.close()
 
