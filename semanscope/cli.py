@@ -25,14 +25,17 @@ import argparse
 import math
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from semanscope.data.languages import UnknownLanguage, normalize_language
+from semanscope.paths import EMBEDDINGS_SUBDIR, PROJECTIONS_SUBDIR, XQUAD_DEFAULT
+
+if TYPE_CHECKING:
+    from semanscope.data.queryset import QuerySet
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-EMBEDDINGS_SUBDIR = "embeddings"  # <cache>/embeddings: the embedding cache
-PROJECTIONS_SUBDIR = "projections"  # <cache>/projections: cached PHATE projections
-XQUAD_DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "xquad" / "questions.csv"
 
 
 class UsageError(Exception):
@@ -113,27 +116,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 # --------------------------------------------------------------------------- helpers
 class _Bars:
-    """``progress(key, done, total)`` -> one tqdm bar per model (the previous one closes)."""
+    """``progress(key, done, total)`` -> one tqdm bar per model (:func:`semanscope.progress.tqdm_progress`;
+    the previous one closes)."""
 
     def __init__(self) -> None:
         self.key: str | None = None
-        self.bar = None
+        self._report: Callable[[int, int], None] | None = None
+        self._bar = ExitStack()
 
     def __call__(self, key: str, done: int, total: int) -> None:
-        from tqdm import tqdm
+        from semanscope.progress import tqdm_progress
 
-        if key != self.key:
+        if key != self.key or self._report is None:
             self.close()
-            self.key, self.bar = key, tqdm(total=total, desc=key, unit="text", leave=True)
-        if self.bar.total != total:
-            self.bar.total = total
-        self.bar.n = done
-        self.bar.refresh()
+            self.key, self._report = key, self._bar.enter_context(tqdm_progress(key))
+        self._report(done, total)
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-        self.key, self.bar = None, None
+        self._bar.close()
+        self.key, self._report = None, None
 
 
 def resolve_models(text: str, cache_dir: Path | None) -> list[str]:
@@ -166,7 +167,7 @@ def resolve_languages(text: str | None) -> list[str] | None:
         raise UsageError(str(exc)) from None
 
 
-def load_main(data: str):
+def load_main(data: str) -> QuerySet:
     """The main query set: ``builtin`` (FAQ), another built-in set (``words``, ``cldr``) or a file
     (:func:`semanscope.data.loaders.load_queryset`, read with a progress bar; what the loader reports,
     e.g. dropped rows or very long texts, goes to stderr)."""
@@ -205,7 +206,7 @@ def xquad_path(option: str) -> Path | None:
     return path
 
 
-def build_querysets(args: argparse.Namespace, languages: list[str] | None) -> tuple[dict, list[str]]:
+def build_querysets(args: argparse.Namespace, languages: list[str] | None) -> tuple[dict[str, QuerySet], list[str]]:
     """Role -> selected query set (main, then words and xquad on the languages shared with main),
     and notes on comparison sets that were skipped."""
     from semanscope.data.builtin import load_builtin
@@ -225,7 +226,7 @@ def build_querysets(args: argparse.Namespace, languages: list[str] | None) -> tu
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     sets, notes = {"main": main}, []
-    extra: dict[str, Callable[[], object]] = {}
+    extra: dict[str, Callable[[], QuerySet]] = {}
     if main.name != "words" and args.data != "words":
         extra["words"] = lambda: load_builtin("words")
     path = xquad_path(args.xquad)
@@ -298,7 +299,7 @@ def cmd_study(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from semanscope.cache import EmbeddingCache
     from semanscope.models.registry import default_cache_dir
     from semanscope.report import write_report
-    from semanscope.study import run_suite
+    from semanscope.study import StudyOptions, run_suite
 
     cache_dir = args.cache if args.cache is not None else default_cache_dir()
     runner, started_ray = None, False
@@ -316,16 +317,10 @@ def cmd_study(args: argparse.Namespace, argv: Sequence[str]) -> int:
     bars = _Bars()
     with EmbeddingCache(cache_dir / EMBEDDINGS_SUBDIR) as cache:
         try:
-            suite = run_suite(
-                querysets,
-                keys,
-                cache=cache,
-                model_dir=args.cache,
-                seed=args.seed,
-                n_boot=args.n_boot,
-                progress=bars,
-                runner=runner,
+            options = StudyOptions(
+                cache=cache, model_dir=args.cache, seed=args.seed, n_boot=args.n_boot, progress=bars, runner=runner
             )
+            suite = run_suite(querysets, keys, options)
         finally:
             bars.close()
             if started_ray:

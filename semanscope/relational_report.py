@@ -26,7 +26,7 @@ from semanscope.cache import EmbeddingCache
 from semanscope.data.relations import load_relations
 from semanscope.metrics.relational import ZERO_NORM
 from semanscope.metrics.relational_results import RA_ROW_COLUMNS
-from semanscope.metrics.results import ALL, _jsonable
+from semanscope.metrics.results import ALL, json_ready
 from semanscope.models.base import Embedder
 from semanscope.plots.tables import markdown_escape, to_csv, to_latex, to_markdown
 from semanscope.relational_study import RelationalProgress, RelationalStudy, run_relational
@@ -227,7 +227,7 @@ def write_relational_report(
         "load_report": list(load_report),
         **study.to_dict(),
     }
-    files[out / "results.json"] = json.dumps(_jsonable(results), indent=1, allow_nan=False, ensure_ascii=False)
+    files[out / "results.json"] = json.dumps(json_ready(results), indent=1, allow_nan=False, ensure_ascii=False)
     for path, content in files.items():
         if isinstance(content, bytes):
             path.write_bytes(content)

@@ -18,8 +18,8 @@ import thirdparty  # a module outside semanscope/ that warns, like graphtools or
 thirdparty.warn()
 from semanscope.cache import CacheUnavailableWarning
 warnings.warn("cannot write the cache", CacheUnavailableWarning)  # raised from semanscope-free code here
-import semanscope.cache.store as store
-store.warnings.warn("semanscope's own", CacheUnavailableWarning)
+import semanscope.cache.problems as problems
+problems.warnings.warn("semanscope's own", CacheUnavailableWarning)
 """
 
 

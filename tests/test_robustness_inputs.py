@@ -24,7 +24,7 @@ from semanscope.embeddings import embed_queryset, text_ids
 from semanscope.metrics import semantic_affinity
 from semanscope.plots import to_csv
 from semanscope.report import write_report
-from semanscope.study import run_model, run_suite
+from semanscope.study import StudyOptions, run_model, run_suite
 
 LANGS = ("en", "de", "zh", "ar", "ru")
 WORDS = ("apple", "bread", "house", "tree", "water", "stone", "light")  # few words: repeated texts happen
@@ -194,7 +194,7 @@ def test_cli_results_csv_escapes_hostile_names(tmp_path):
     qs = hostile_set()
     models = [FakeEmbedder(dim=6, salt="s"), FakeEmbedder(dim=6, salt="c")]
     models[1].family = "contextual"
-    suite = run_suite({"main": qs}, models, n_boot=20)
+    suite = run_suite({"main": qs}, models, StudyOptions(n_boot=20))
     write_report(suite, tmp_path, settings={}, figures=False)
     for name in ("results.csv", "degradation.csv"):
         data = (tmp_path / name).read_bytes()

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fake_embedder import FakeEmbedder
+from quick_study import quick_study_argv
 
 from semanscope.cache import EmbeddingCache, encode_cached
 from semanscope.data.queryset import QuerySet
@@ -308,24 +309,7 @@ def test_cli_shows_the_loader_report_and_the_truncated_texts(tmp_path, capsys):
     rows = [f"q{i},{en},{de}" for i, (en, de) in enumerate(pairs)]
     data.write_text("id,en,de\n" + "\n".join(rows) + "\n", encoding="utf-8")
     out = tmp_path / "out"
-    code = cli.main(
-        [
-            "study",
-            "--data",
-            str(data),
-            "--models",
-            "tokenlearn-static",
-            "--n-boot",
-            "0",
-            "--no-figures",
-            "--xquad",
-            "none",
-            "--out",
-            str(out),
-            "--cache",
-            str(tmp_path / "cache"),
-        ]
-    )
+    code = cli.main(quick_study_argv(data, out, tmp_path / "cache"))
     err = capsys.readouterr().err
     assert code == cli.EXIT_OK
     loader_note = "1 row(s) have a text over 2,000 characters, kept (models truncate long inputs): row 3"

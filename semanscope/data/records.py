@@ -23,10 +23,13 @@ import itertools
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from .encoding import Source, detect_encoding, open_text
 from .validation import QuerySetError, listing
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
 
 Progress = Callable[[int, "int | None"], None]
 """progress(records_done, total_records_or_None)"""
@@ -39,10 +42,10 @@ _BATCH = 8_192
 
 
 class Record(NamedTuple):
-    """One input row: ``index`` (1-based data row), ``ref`` (short, for report lists),
+    """One input row: ``number`` (1-based data row), ``ref`` (short, for report lists),
     ``where`` (full location, for errors) and the raw ``values`` by column/key name."""
 
-    index: int
+    number: int
     ref: str
     where: str
     values: dict
@@ -206,7 +209,7 @@ def _json_array(source: Source, encoding: str | None) -> Iterator[Record]:
         yield Record(index, f"item {index}", f"item {index}", obj)
 
 
-def _parquet_file(source: Source):
+def _parquet_file(source: Source) -> pq.ParquetFile:
     import pyarrow as pa
     import pyarrow.parquet as pq
 

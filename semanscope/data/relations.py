@@ -271,7 +271,7 @@ def load_relations(
             if not rid:
                 raise QuerySetError(f"{src.name}: {rec.where}: empty relation id")
         else:
-            rid = f"rel-{rec.index:05d}"
+            rid = f"rel-{rec.number:05d}"
         if rid in where_of:
             raise QuerySetError(f"{src.name}: duplicate relation id {rid!r} in {where_of[rid]} and {rec.where}")
         where_of[rid] = rec.where

@@ -114,7 +114,9 @@ class ColumnRoles:
             if (role, code) in first:
                 other, other_where = first[role, code]
                 what = {
-                    "lang": f"language {code} ({LANGUAGES[code].name})" if code in LANGUAGES else f"language {code}",
+                    "lang": f"language {code} ({LANGUAGES[code].name})"
+                    if code is not None and code in LANGUAGES
+                    else f"language {code}",
                     "meta": f"metadata column {code!r}",
                 }.get(role, f"the {role}")
                 raise QuerySetError(f"{self.file}: {other_where} {other!r} and {where} {name!r} are both {what}")
@@ -214,7 +216,7 @@ def load_table(
                 plans[signature] = plan
         cid = values.get(plan.id_key) if plan.id_key is not None else None
         if plan.id_key is None or (cid is None and header_plan is None):
-            cid = f"row-{rec.index:05d}"  # no id column, or a JSON object without an id value
+            cid = f"row-{rec.number:05d}"  # no id column, or a JSON object without an id value
         topic = values.get(plan.topic_key) if plan.topic_key is not None else None
         builder.add(
             rec.ref,

@@ -270,7 +270,7 @@ def pivot_webfaq(
         rows_before = counter.done
         for rec in counter.over(records.rows):
             v = rec.values
-            if records.columns is None and rec.index == 1:
+            if records.columns is None and rec.number == 1:
                 _check_columns(list(v), source.name)
             l1, l2 = lang_of(v.get("language1")), lang_of(v.get("language2"))
             if l1 is None or l2 is None:

@@ -2,6 +2,7 @@
 CSLS, ratio margin), result records."""
 
 from semanscope.metrics.affinity import (
+    ConceptSpreads,
     GroupMoments,
     PreparedInputs,
     SAResult,
@@ -13,10 +14,12 @@ from semanscope.metrics.affinity import (
     mean_pairwise_distance,
     merge_moments,
     prepare_inputs,
+    propagated_sem,
     segment_sum,
     semantic_affinity,
     unit_rows,
 )
+from semanscope.metrics.calibration import Calibration, calibrate
 from semanscope.metrics.hubness import top_cosines
 from semanscope.metrics.result_base import ResultBase
 from semanscope.metrics.results import ROW_COLUMNS, StudyRecord, library_versions
@@ -34,6 +37,8 @@ from semanscope.metrics.retrieval import (
 from semanscope.metrics.tiles import pair_counts
 
 __all__ = [
+    "Calibration",
+    "ConceptSpreads",
     "GroupMoments",
     "PreparedInputs",
     "QueryCounts",
@@ -44,6 +49,7 @@ __all__ = [
     "StudyRecord",
     "affinity_from_spread",
     "bootstrap_means",
+    "calibrate",
     "cell_unit_means",
     "concept_pair_spreads",
     "count_tensors",
@@ -56,6 +62,7 @@ __all__ = [
     "merge_moments",
     "pair_counts",
     "prepare_inputs",
+    "propagated_sem",
     "retrieval_counts",
     "retrieval_metrics",
     "retrieval_result",

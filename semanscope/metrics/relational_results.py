@@ -18,10 +18,10 @@ from semanscope.metrics.relational import RAResult
 from semanscope.metrics.results import (
     ALL,
     JsonRecord,
-    _jsonable,
-    _result_from_dict,
-    _result_to_dict,
+    json_ready,
     library_versions,
+    result_from_dict,
+    result_to_dict,
 )
 
 SCHEMA = 1
@@ -60,7 +60,7 @@ class RARecord(JsonRecord):
         out: dict[str, Any] = {"schema": SCHEMA}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            out[f.name] = _result_to_dict(value) if f.name == "result" else _jsonable(value)
+            out[f.name] = result_to_dict(value) if f.name == "result" else json_ready(value)
         return out
 
     @classmethod
@@ -69,7 +69,7 @@ class RARecord(JsonRecord):
         if data.get("schema") != SCHEMA:
             raise ValueError(f"unsupported RA result schema {data.get('schema')!r} (this version reads {SCHEMA})")
         kwargs = {f.name: data[f.name] for f in dataclasses.fields(cls)}
-        kwargs["result"] = _result_from_dict(RAResult, kwargs["result"])
+        kwargs["result"] = result_from_dict(RAResult, kwargs["result"])
         return cls(**kwargs)
 
     # ------------------------------------------------------------------ tidy rows
