@@ -45,7 +45,7 @@ from semanscope.degradation import (
 from semanscope.embeddings import embed_queryset, text_ids, truncation_note
 from semanscope.metrics import StudyRecord, library_versions, retrieval_metrics, semantic_affinity
 from semanscope.metrics.affinity import SAResult, concept_pair_spreads
-from semanscope.metrics.retrieval import RetrievalResult, retrieval_ranks
+from semanscope.metrics.retrieval import QueryCounts, RetrievalResult, retrieval_counts
 from semanscope.models.base import Embedder, ModelUnavailable
 from semanscope.models.registry import get_info, load_model, package_version
 from semanscope.progress import Progress, span
@@ -110,9 +110,10 @@ class ModelRun:
     ``record`` holds the cosine SA result and the retrieval result (None unless ``status == "ok"``).
     Per-concept quantities for the paired bootstrap, following ``record``'s concept ids:
     ``pair_v`` (n, P) vertical spread of every unordered language pair
-    (``np.triu_indices`` order) and ``ranks`` (L, L, n) rank of the true translation for
-    query language l and candidate language m (0 on the diagonal). ``embeddings`` (M, d) follow
-    ``queryset.items()``. ``runtime`` holds seconds and cache counters (vary between runs).
+    (``np.triu_indices`` order) and ``counts`` (:class:`~semanscope.metrics.retrieval.QueryCounts`,
+    (L, L, n)) of candidates above / tied with the true translation for query language l and
+    candidate language m (``counts.hit``: expected hit@1 under random tie-breaking).
+    ``embeddings`` (M, d) follow ``queryset.items()``. ``runtime`` holds seconds and cache counters (vary between runs).
     """
 
     key: str
@@ -124,7 +125,7 @@ class ModelRun:
     fingerprint: str = ""
     record: StudyRecord | None = None
     pair_v: np.ndarray | None = None
-    ranks: np.ndarray | None = None
+    counts: QueryCounts | None = None
     embeddings: np.ndarray | None = None
     runtime: dict[str, float] = field(default_factory=dict)
 
@@ -157,7 +158,7 @@ class ModelRun:
     def informative(self) -> bool:
         """Ok, with scores from embeddings that do not all coincide (H > 0; NaN H = invalid): the
         runs that may be ranked or called "best". A model mapping every text to one point gets
-        SA = 1 and P@1 = 1 (ties count as hits) with status "collapsed", which says nothing."""
+        SA = 1 (and P@1 = 1/n: every candidate ties) with status "collapsed", which says nothing."""
         return self.ok and bool(self.affinity.h > 0)
 
     @property
@@ -235,7 +236,7 @@ def run_model(
     )
     ret = retrieval_metrics(*rows, languages=languages, concept_ids=concept_ids, n_boot=n_boot, ci=ci, seed=seed)
     pair_v, _ = concept_pair_spreads(*rows, languages=languages, concept_ids=concept_ids)
-    ranks, _ = retrieval_ranks(*rows, languages=languages, concept_ids=concept_ids)
+    counts, _ = retrieval_counts(*rows, languages=languages, concept_ids=concept_ids)
     t2 = time.perf_counter()
     notes = [n for n in (truncation_note(qs, embedder), *sa.messages, *ret.messages) if n]
     record = StudyRecord.create(
@@ -263,7 +264,7 @@ def run_model(
         embedder.fingerprint,
         record,
         pair_v,
-        ranks,
+        counts["cosine"],
         X,
         runtime,
     )
@@ -334,8 +335,8 @@ def _sa_columns(run: ModelRun, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 
 def _hit_columns(run: ModelRun, pos: np.ndarray) -> np.ndarray:
-    """Per-concept ``[mean hit over pairs | hit per unordered pair]`` (n, 1 + P)."""
-    hits = unordered_pair_means(_required(run, run.ranks, "ranks") == 1)[pos]
+    """Per-concept ``[mean expected hit@1 over pairs | per unordered pair]`` (n, 1 + P)."""
+    hits = unordered_pair_means(_required(run, run.counts, "counts").hit)[pos]
     return np.column_stack([hits.mean(axis=1), hits])
 
 

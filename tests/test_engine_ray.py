@@ -22,7 +22,7 @@ from semanscope.embeddings import embed_queryset, text_ids  # noqa: E402
 from semanscope.engine import ray_engine  # noqa: E402
 from semanscope.engine.shards import read_embedding_shard  # noqa: E402
 from semanscope.metrics.affinity import semantic_affinity  # noqa: E402
-from semanscope.metrics.retrieval import retrieval_metrics, retrieval_ranks  # noqa: E402
+from semanscope.metrics.retrieval import retrieval_counts, retrieval_metrics  # noqa: E402
 
 ray.cloudpickle.register_pickle_by_value(fake_embedder)  # the actors need not import the tests folder
 
@@ -66,12 +66,14 @@ def test_engine_equals_single_process(local_ray, tmp_path):
             X, items.concept, items.lang, text_ids=text_ids(qs), metric=metric, n_boot=300, seed=11, **args
         )
         assert_sa_equal(result.affinity[metric], want)
-    ranks, _ = retrieval_ranks(X, items.concept, items.lang, **args)
-    np.testing.assert_array_equal(result.ranks, ranks)
+    counts, _ = retrieval_counts(X, items.concept, items.lang, **args)
+    np.testing.assert_array_equal(result.counts.above, counts["cosine"].above)
+    np.testing.assert_array_equal(result.counts.tied, counts["cosine"].tied)
     want_r = retrieval_metrics(X, items.concept, items.lang, n_boot=300, seed=11, **args)
     got_r = result.retrieval
     np.testing.assert_allclose(got_r.p_at_1, want_r.p_at_1, **CLOSE)
     np.testing.assert_allclose(got_r.mrr, want_r.mrr, **CLOSE)
+    np.testing.assert_array_equal(got_r.n_tied, want_r.n_tied)
     assert (got_r.p_at_1_ci_low, got_r.mrr_ci_high) == pytest.approx((want_r.p_at_1_ci_low, want_r.mrr_ci_high))
     assert got_r.concept_ids == want_r.concept_ids
 
@@ -91,7 +93,7 @@ def test_engine_equals_single_process(local_ray, tmp_path):
     assert summary.cache_misses == len(set(items.texts))  # a text repeated across batches may hit already
     assert summary2.cache_misses == 0 and summary2.cache_hits == summary.cache_hits + summary.cache_misses
     assert again.affinity["cosine"].sa == pytest.approx(result.affinity["cosine"].sa, rel=1e-12)
-    assert again.retrieval is None and again.ranks is None
+    assert again.retrieval is None and again.counts is None
 
 
 def test_engine_drops_unusable_rows_like_single_process(local_ray, tmp_path):
@@ -176,6 +178,6 @@ def test_webfaq_pivot_shards_through_the_engine(local_ray, tmp_path):
     assert_sa_equal(
         result.affinity["cosine"], semantic_affinity(X, items.concept, items.lang, text_ids=text_ids(qs), **args)
     )
-    np.testing.assert_array_equal(
-        result.ranks, retrieval_ranks(X, items.concept, items.lang, languages=qs.languages, concept_ids=qs.ids)[0]
-    )
+    counts, _ = retrieval_counts(X, items.concept, items.lang, languages=qs.languages, concept_ids=qs.ids)
+    np.testing.assert_array_equal(result.counts.above, counts["cosine"].above)
+    np.testing.assert_array_equal(result.counts.tied, counts["cosine"].tied)

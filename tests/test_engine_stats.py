@@ -8,8 +8,8 @@ from fake_embedder import FakeEmbedder
 
 from semanscope.data.queryset import QuerySet
 from semanscope.embeddings import embed_queryset, text_ids
-from semanscope.engine.ranks import stripe_ranks
-from semanscope.engine.results import affinity_result, retrieval_result
+from semanscope.engine.ranks import stripe_count_tensor
+from semanscope.engine.results import affinity_result
 from semanscope.engine.stats import (
     LanguageStats,
     concept_stats,
@@ -19,7 +19,7 @@ from semanscope.engine.stats import (
     unique_text_rows,
 )
 from semanscope.metrics.affinity import prepare_inputs, semantic_affinity
-from semanscope.metrics.retrieval import cell_unit_means, rank_tensor, retrieval_metrics
+from semanscope.metrics.retrieval import cell_unit_means, count_tensors, retrieval_metrics, retrieval_result
 
 CLOSE = dict(rtol=1e-9, atol=1e-12)
 SA_FIELDS = ("sa", "sr", "h", "sem", "sem_sr", "ci_low", "ci_high")
@@ -150,17 +150,20 @@ def test_concept_stats_by_hand():
 
 
 @pytest.mark.parametrize(("stripe_rows", "block_rows"), [(1, 1), (7, 11), (512, 4096)])
-def test_stripe_ranks_equal_rank_tensor(stripe_rows, block_rows):
+def test_stripe_counts_equal_count_tensors(stripe_rows, block_rows):
     qs = repeated_queryset(80)
     items = qs.items()
     X = embed_queryset(qs, FakeEmbedder(dim=5))
     X[items.concept == 3] = X[items.concept == 4][: int((items.concept == 3).sum())]  # near-duplicate candidates
     prep = prepare_inputs(X, items.concept, items.lang)
-    ranks = stripe_ranks(cell_unit_means(prep), stripe_rows, block_rows)
-    np.testing.assert_array_equal(ranks, rank_tensor(prep))
+    counts = stripe_count_tensor(cell_unit_means(prep), stripe_rows, block_rows)
+    want_counts = count_tensors(cell_unit_means(prep))["cosine"]
+    np.testing.assert_array_equal(counts.above, want_counts.above)
+    np.testing.assert_array_equal(counts.tied, want_counts.tied)
+    assert counts.tied.sum() > 0  # the duplicated concept ties
     want = retrieval_metrics(X, items.concept, items.lang, languages=qs.languages, concept_ids=qs.ids, seed=3)
-    got = retrieval_result(ranks, languages=qs.languages, concept_ids=qs.ids, seed=3)
-    for name in ("p_at_1", "mrr", "n", "p_at_1_per_concept", "mrr_per_concept"):
+    got = retrieval_result({"cosine": counts}, languages=qs.languages, concept_ids=qs.ids, seed=3)
+    for name in ("p_at_1", "mrr", "n", "p_at_1_per_concept", "mrr_per_concept", "n_tied"):
         np.testing.assert_allclose(getattr(got, name), getattr(want, name), **CLOSE, err_msg=name)
     for name in ("mean_p_at_1", "mean_mrr", "p_at_1_ci_low", "p_at_1_ci_high", "mrr_ci_low", "mrr_ci_high"):
         assert getattr(got, name) == pytest.approx(getattr(want, name), rel=1e-12), name

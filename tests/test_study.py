@@ -12,7 +12,7 @@ import pytest
 from semanscope.data.queryset import QuerySet
 from semanscope.metrics import retrieval_metrics, semantic_affinity
 from semanscope.metrics.affinity import concept_pair_spreads
-from semanscope.metrics.retrieval import retrieval_ranks
+from semanscope.metrics.retrieval import retrieval_counts
 from semanscope.models.base import Embedder, ModelUnavailable
 from semanscope.study import ModelSpec, StudyOptions, compare_rankings, run_study, run_suite, select_queryset
 
@@ -86,12 +86,13 @@ def test_concept_pair_spreads_match_brute_force_and_sa_pair_v():
     np.testing.assert_allclose(v.mean(axis=0), sa.pair_v[np.triu_indices(3, 1)], atol=1e-12)
 
 
-def test_retrieval_ranks_match_brute_force_and_p_at_1():
+def test_retrieval_counts_match_brute_force_and_p_at_1():
     qs = synthetic_set()
     items = qs.items()
     X = _static().encode(items.texts)
-    ranks, ids = retrieval_ranks(X, items.concept, items.lang, languages=qs.languages, concept_ids=qs.ids)
-    assert ids == qs.ids and ranks.shape == (3, 3, N)
+    counts, ids = retrieval_counts(X, items.concept, items.lang, languages=qs.languages, concept_ids=qs.ids)
+    counts = counts["cosine"]
+    assert ids == qs.ids and counts.above.shape == (3, 3, N)
     U = X.astype(np.float64) / np.linalg.norm(X.astype(np.float64), axis=1, keepdims=True)
     cell = np.zeros((3, N, X.shape[1]))
     for i, j in itertools.product(range(N), range(3)):
@@ -99,13 +100,14 @@ def test_retrieval_ranks_match_brute_force_and_p_at_1():
         cell[j, i] = m / np.linalg.norm(m)
     for s, t in itertools.permutations(range(3), 2):
         sims = cell[s] @ cell[t].T
-        expected = 1 + np.array([(np.delete(sims[i], i) > sims[i, i]).sum() for i in range(N)])
-        np.testing.assert_array_equal(ranks[s, t], expected)
-    assert (ranks[np.arange(3), np.arange(3)] == 0).all()
+        diff = [np.delete(sims[i], i) - sims[i, i] for i in range(N)]
+        np.testing.assert_array_equal(counts.above[s, t], [(x > 1e-12).sum() for x in diff])
+        np.testing.assert_array_equal(counts.tied[s, t], [(np.abs(x) <= 1e-12).sum() for x in diff])
+    assert np.isnan(counts.hit[np.arange(3), np.arange(3)]).all()
     ret = retrieval_metrics(X, items.concept, items.lang, languages=qs.languages, n_boot=0)
     for s, t in itertools.permutations(range(3), 2):
-        assert ret.p_at_1[s, t] == pytest.approx(np.mean(ranks[s, t] == 1))
-        assert ret.mrr[s, t] == pytest.approx(np.mean(1.0 / ranks[s, t]))
+        assert ret.p_at_1[s, t] == pytest.approx(np.mean(counts.hit[s, t]))
+        assert ret.mrr[s, t] == pytest.approx(np.mean(counts.reciprocal_rank[s, t]))
 
 
 # --------------------------------------------------------------------------- study

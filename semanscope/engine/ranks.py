@@ -1,16 +1,19 @@
-"""Retrieval ranks as sums of per-stripe counts, so queries can be sharded.
+"""Retrieval counts as sums of per-stripe counts, so queries can be sharded.
 
 For one unordered language pair (s, t) with cell-mean unit vectors ``A`` (queries in s) and
-``B`` (queries in t), concept i's ranks are (as :func:`~semanscope.metrics.retrieval.pair_ranks`)
+``B`` (queries in t), concept i's counts are (as :func:`~semanscope.metrics.tiles.pair_counts`,
+``tol`` from :func:`~semanscope.metrics.tiles.tie_tolerance`)
 
-    rank_st[i] = 1 + #{j != i : A_i . B_j > A_i . B_i + TIE_TOL}
-    rank_ts[j] = 1 + #{i != j : A_i . B_j > A_j . B_j + TIE_TOL}.
+    above_st[i] = #{j != i : A_i . B_j > A_i . B_i + tol},  tied_st[i] = #{j != i : |A_i . B_j - A_i . B_i| <= tol}
+    above_ts[j] = #{i != j : A_i . B_j > A_j . B_j + tol},  tied_ts[j] likewise.
 
-Both are counts over the entries of the N x N similarity matrix, so they split over any
-partition of its rows: a *stripe* of query rows ``Q`` (global indices) against all candidates,
-read in blocks, gives the complete ``rank_st`` of its rows and, for every column j, the part of
-``rank_ts[j] - 1`` contributed by its rows. Summing those parts over the stripes is exact
-(integer addition), whatever the stripe sizes, block sizes and order.
+All are counts over the entries of the N x N similarity matrix, so they split over any partition
+of its rows: a *stripe* of query rows ``Q`` (global indices) against all candidates, read in
+blocks, gives the complete ``above_st`` / ``tied_st`` of its rows and, for every column j, the
+part of ``above_ts[j]`` / ``tied_ts[j]`` contributed by its rows. Summing those parts over the
+stripes is exact (integer addition), whatever the stripe sizes, block sizes and order; each tile
+is classified by the same float32 / float64 re-check code as the single-process metrics
+(:class:`~semanscope.metrics.tiles.TileCounter`), so the counts are identical.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from semanscope.metrics.retrieval import TIE_TOL
+from semanscope.metrics.retrieval import QueryCounts
+from semanscope.metrics.tiles import Cosine, Counts, Side, TileCounter, dot_error, tie_tolerance
 
 
 def stripe_counts(
@@ -28,36 +32,40 @@ def stripe_counts(
     index: np.ndarray,
     blocks: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]],
     n: int,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[Counts, Counts]:
     """Counts of one stripe of queries of the pair (s, t), candidates streamed in blocks.
 
-    ``A``, ``B`` (q, d): the stripe's concepts in languages s and t, global indices ``index`` (q,);
-    ``blocks`` yields ``(index_b, A_b, B_b)`` for blocks of concepts that together cover all n
-    concepts once. Returns ``above_st`` (q,) = ``#{j != i : A_i . B_j > A_i . B_i + TIE_TOL}``
-    (complete for the stripe) and ``above_ts`` (n,) = ``#{i in stripe, i != j : A_i . B_j > A_j . B_j
-    + TIE_TOL}`` (the stripe's part of every column). One (q, b) similarity tile at a time.
+    ``A``, ``B`` (q, d) float64 unit vectors: the stripe's concepts in languages s and t, global
+    indices ``index`` (q,); ``blocks`` yields ``(index_b, A_b, B_b)`` for blocks of concepts that
+    together cover all n concepts once. Returns the stripe's complete counts (q,) as queries in s
+    and its part (n,) of every column's counts as queries in t (module docstring). One float32
+    (q, b) tile at a time.
     """
-    above_st = np.zeros(len(index), dtype=np.int64)
-    above_ts = np.zeros(n, dtype=np.int64)
-    true_rows = np.einsum("ij,ij->i", A, B)
+    d = A.shape[1]
+    counter, tol = TileCounter([Cosine()]), tie_tolerance(d)
+    err = dot_error(d)
+    rows = Side.of(index, np.einsum("ij,ij->i", A, B), err, tol)
+    A32 = A.astype(np.float32)
+    st, ts = Counts.zeros(len(index)), Counts.zeros(n)
     for index_b, A_b, B_b in blocks:
-        sims = A @ B_b.T
-        sims[index[:, None] == index_b[None, :]] = -np.inf
-        true_cols = np.einsum("ij,ij->i", A_b, B_b)
-        above_st += np.count_nonzero(sims > true_rows[:, None] + TIE_TOL, axis=1)
-        above_ts[index_b] += np.count_nonzero(sims > true_cols[None, :] + TIE_TOL, axis=0)
-    return above_st, above_ts
+        cols = Side.of(index_b, np.einsum("ij,ij->i", A_b, B_b), err, tol)
+        S = A32 @ B_b.astype(np.float32).T
+        ((r, c),) = counter.count(S, A, B_b, [rows], [cols])
+        st.above += r.above
+        st.tied += r.tied
+        ts.above[index_b] += c.above
+        ts.tied[index_b] += c.tied
+    return st, ts
 
 
-def stripe_ranks(cells: np.ndarray, stripe_rows: int = 512, block_rows: int = 4096) -> np.ndarray:
-    """The whole decomposition without Ray: rank tensor (L, L, n) of cell-mean unit vectors
-    ``cells`` (L, n, d) from stripes of ``stripe_rows`` queries and candidate blocks of
-    ``block_rows``, summed; equals :func:`~semanscope.metrics.retrieval.rank_tensor`."""
+def stripe_count_tensor(cells: np.ndarray, stripe_rows: int = 512, block_rows: int = 4096) -> QueryCounts:
+    """The whole decomposition without Ray: counts (L, L, n) of cell-mean unit vectors ``cells``
+    (L, n, d) from stripes of ``stripe_rows`` queries and candidate blocks of ``block_rows``,
+    summed; equals ``count_tensors(cells)["cosine"]`` (:func:`~semanscope.metrics.retrieval.count_tensors`)."""
     L, n, _ = cells.shape
-    ranks = np.zeros((L, L, n), dtype=np.int64)
+    out = QueryCounts.empty(L, n)
     for s in range(L):
         for t in range(s + 1, L):
-            ranks[s, t], ranks[t, s] = 1, 1
             for q0 in range(0, n, stripe_rows):
                 q = np.arange(q0, min(n, q0 + stripe_rows))
                 blocks = (
@@ -68,7 +76,8 @@ def stripe_ranks(cells: np.ndarray, stripe_rows: int = 512, block_rows: int = 40
                     )
                     for b0 in range(0, n, block_rows)
                 )
-                above_st, above_ts = stripe_counts(cells[s, q], cells[t, q], q, blocks, n)
-                ranks[s, t, q] += above_st
-                ranks[t, s] += above_ts
-    return ranks
+                st, ts = stripe_counts(cells[s, q], cells[t, q], q, blocks, n)
+                out.above[s, t, q], out.tied[s, t, q] = st.above, st.tied
+                out.above[t, s] += ts.above
+                out.tied[t, s] += ts.tied
+    return out

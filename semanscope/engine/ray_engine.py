@@ -13,12 +13,15 @@ The only module that imports ``ray`` (lazily, inside functions). What runs where
    ``<run>/texts/bucket-<b>/``; with retrieval, cell-mean unit vectors to ``<run>/cells/``.
 3. **unique texts** (one Ray task per bucket): exact de-duplication by (language, text), keeping
    the earliest concept's row, reduced to per-language sums and moments.
-4. **retrieval** (one Ray task per cell shard = a stripe of queries): ranks as per-stripe counts
-   against every cell shard (:func:`~semanscope.engine.ranks.stripe_counts`), summed.
+4. **retrieval** (one Ray task per cell shard = a stripe of queries): per-query counts of
+   candidates above / tied with the true translation, per stripe against every cell shard
+   (:func:`~semanscope.engine.ranks.stripe_counts`), summed.
 5. **driver**: merges (N floats per concept and metric, L x d per language), orders concepts by
    position and builds the same :class:`~semanscope.metrics.affinity.SAResult` /
    :class:`~semanscope.metrics.retrieval.RetrievalResult` as the single-process functions
-   (:mod:`~semanscope.engine.results`): identical bootstrap draws, values equal to 1e-9.
+   (:mod:`~semanscope.engine.results`; retrieval through
+   :func:`~semanscope.metrics.retrieval.retrieval_result` itself): identical bootstrap draws,
+   values equal to 1e-9, retrieval counts identical.
 
 The run folder must be visible to every node (a shared file system) when Ray spans several
 machines; the embedding cache is per node (each actor opens ``cache_dir`` on its own node).
@@ -43,7 +46,7 @@ from semanscope.data.concept_shards import concept_batch, languages_of, shard_na
 from semanscope.data.queryset import QuerySet
 from semanscope.embeddings import embed_queryset
 from semanscope.engine.ranks import stripe_counts
-from semanscope.engine.results import affinity_result, input_messages, retrieval_result
+from semanscope.engine.results import affinity_result, input_messages
 from semanscope.engine.shards import (
     cell_table,
     embedding_table,
@@ -66,7 +69,8 @@ from semanscope.engine.stats import (
     unique_text_rows,
 )
 from semanscope.metrics.affinity import SAResult, check_metric, segment_sum, unit_rows
-from semanscope.metrics.retrieval import TILE_ENTRIES, RetrievalResult
+from semanscope.metrics.retrieval import QueryCounts, RetrievalResult, retrieval_result
+from semanscope.metrics.tiles import TILE_ENTRIES
 from semanscope.models.base import Embedder
 
 CONCEPTS, EMBEDDINGS, TEXTS, CELLS = "concepts", "embeddings", "texts", "cells"
@@ -255,19 +259,20 @@ def _bucket_statistics(files: Sequence[str], n_languages: int) -> LanguageStats:
     return language_stats(unique_text_rows(parts), n_languages)
 
 
-def _stripe_ranks(
+def _stripe_counts(
     stripe: str, files: Sequence[str], kept_position: np.ndarray, languages: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Task: the queries of one cell shard against every cell shard, all ordered pairs.
 
-    Returns global indices (q,), complete counts (L, L, q) for the stripe's queries and the
-    stripe's part (L, L, n) of every column's count (``[t, s]`` holds column counts of pair s < t).
+    Returns global indices (q,), complete counts (2, L, L, q) (above, tied) for the stripe's
+    queries and the stripe's part (2, L, L, n) of every column's counts (``[:, t, s]`` holds the
+    column counts of pair s < t).
     """
     L, n = len(languages), len(kept_position)
     position_q, cells_q = read_cells(Path(stripe), languages)
     index_q = np.searchsorted(kept_position, position_q)
-    rows_part = np.zeros((L, L, len(index_q)), dtype=np.int64)
-    cols_part = np.zeros((L, L, n), dtype=np.int64)
+    rows_part = np.zeros((2, L, L, len(index_q)), dtype=np.int64)
+    cols_part = np.zeros((2, L, L, n), dtype=np.int64)
     step = max(1, TILE_ENTRIES // max(1, len(index_q)))
     for f in files:
         position_b, cells_b = read_cells(Path(f), languages)
@@ -278,9 +283,9 @@ def _stripe_ranks(
                     (index_b[k : k + step], cells_b[s, k : k + step], cells_b[t, k : k + step])
                     for k in range(0, len(index_b), step)
                 )
-                above_st, above_ts = stripe_counts(cells_q[s], cells_q[t], index_q, blocks, n)
-                rows_part[s, t] += above_st
-                cols_part[t, s] += above_ts
+                st, ts = stripe_counts(cells_q[s], cells_q[t], index_q, blocks, n)
+                rows_part[:, s, t] += (st.above, st.tied)
+                cols_part[:, t, s] += (ts.above, ts.tied)
     return index_q, rows_part, cols_part
 
 
@@ -288,12 +293,12 @@ def _stripe_ranks(
 class EngineResult:
     """SA per metric, retrieval (cosine cell means) and the per-concept values a
     :class:`~semanscope.study.ModelRun` keeps: ``pair_v`` (n, P) cosine pair spreads,
-    ``ranks`` (L, L, n). ``runtime``: seconds per stage."""
+    ``counts`` the per-query retrieval counts. ``runtime``: seconds per stage."""
 
     affinity: dict[str, SAResult]
     retrieval: RetrievalResult | None
     pair_v: np.ndarray
-    ranks: np.ndarray | None
+    counts: QueryCounts | None
     embedding_files: tuple[Path, ...]
     runtime: dict[str, float] = field(default_factory=dict)
 
@@ -360,27 +365,27 @@ def engine_metrics(
     excluded_ids = list(affinity[metrics[0]].dropped_concepts)
     t3 = time.perf_counter()
 
-    ranks = None
+    counts = None
     result_retrieval = None
     if retrieval:
         n = len(main.position)
-        ranks = np.zeros((L, L, n), dtype=np.int64)
+        counts = QueryCounts.empty(L, n)
         if n >= 3:
-            ranks += 1 - np.eye(L, dtype=np.int64)[:, :, None]
             cell_files = sorted(str(p) for p in (run_dir / CELLS).glob("*.parquet"))
             kept_ref = ray.put(main.position)
-            stripe_task = ray.remote(_stripe_ranks)
+            stripe_task = ray.remote(_stripe_counts)
             pending = [stripe_task.remote(f, cell_files, kept_ref, languages) for f in cell_files]
             while pending:
                 done, pending = ray.wait(pending, num_returns=1)
                 index_q, rows_part, cols_part = ray.get(done[0])
-                ranks[:, :, index_q] += rows_part
-                ranks += cols_part
+                for total, rows, cols in zip((counts.above, counts.tied), rows_part, cols_part, strict=True):
+                    total[:, :, index_q] += rows
+                    total += cols
         result_retrieval = retrieval_result(
-            ranks,
+            {"cosine": counts},
             languages=languages,
             concept_ids=kept_ids,
-            excluded_ids=excluded_ids,
+            dropped_concepts=excluded_ids,
             messages=input_messages(main, excluded_ids),
             n_dropped_rows=main.n_dropped_rows,
             n_boot=n_boot,
@@ -393,7 +398,7 @@ def engine_metrics(
         affinity,
         result_retrieval,
         cosine.pair_v,
-        ranks,
+        counts,
         tuple(Path(f) for f in files),
         {"shard_seconds": t1 - t0, "text_seconds": t2 - t1, "merge_seconds": t3 - t2, "retrieval_seconds": t4 - t3},
     )

@@ -3,7 +3,7 @@
 Each (data set, model) run goes through :func:`~semanscope.engine.ray_engine.run_queryset` in
 ``<work_dir>/<data set>/<model>/`` (concept shards, embedding shards, text buckets, cell shards;
 rewritten by the next run) and comes back as the same :class:`~semanscope.study.ModelRun`:
-cosine SA and retrieval with the same seed, per-concept pair spreads and ranks. The embeddings
+cosine SA and retrieval with the same seed, per-concept pair spreads and retrieval counts. The embeddings
 stay in the Parquet shards (``ModelRun.embeddings`` is None, so the report has no 3D view).
 The model is loaded once more on the driver by the study runner (fingerprint, truncation note);
 the actors load their own copies.
@@ -88,7 +88,7 @@ class RayRunner:
             embedder.fingerprint,
             record,
             result.pair_v,
-            result.ranks,
+            result.counts,
             None,
             runtime,
         )

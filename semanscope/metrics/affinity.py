@@ -48,6 +48,8 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from semanscope.metrics.result_base import ResultBase
+
 METRICS = ("cosine", "euclidean")
 WEIGHTINGS = ("concept", "expanded")
 MAX_EXPANDED_ROWS = 2**16  # cross-product rows of one concept that the expanded weighting enumerates
@@ -387,7 +389,7 @@ def prepare_inputs(
 
 # ------------------------------------------------------------------ result
 @dataclass(frozen=True, eq=False)
-class SAResult:
+class SAResult(ResultBase):
     """Semantic Affinity of one embedding matrix (see the module docstring for the formulas).
 
     ``status``: "ok"; "warning" (rows dropped, see messages); "collapsed" (some language's unique
@@ -424,26 +426,9 @@ class SAResult:
     pair_ci_high: np.ndarray
     pair_v: np.ndarray
     pair_h: np.ndarray
-    status: str
-    messages: tuple[str, ...]
-    languages: tuple[str, ...]
-    concept_ids: tuple[str, ...]
-    dropped_concepts: tuple[str, ...]
-    n_dropped_rows: int
     metric: str
     weighting: str
     n_rows: int
-    seed: int
-    n_boot: int
-    ci: float
-
-    @property
-    def n_concepts(self) -> int:
-        return len(self.concept_ids)
-
-    @property
-    def n_languages(self) -> int:
-        return len(self.languages)
 
     def concept_table(self):
         """pandas DataFrame (concept, v, sa), lowest per-concept SA first."""
