@@ -1,4 +1,5 @@
-"""Metrics on embeddings aligned with ``QuerySet.items()``: Semantic Affinity, retrieval, result records."""
+"""Metrics on embeddings aligned with ``QuerySet.items()``: Semantic Affinity, retrieval, clusters vs concepts,
+result records."""
 
 from semanscope.metrics.affinity import (
     GroupMoments,
@@ -16,6 +17,13 @@ from semanscope.metrics.affinity import (
     semantic_affinity,
     unit_rows,
 )
+from semanscope.metrics.clustering import (
+    ClusterResult,
+    adjusted_rand_index,
+    cluster_concepts,
+    kmeans_labels,
+    purity,
+)
 from semanscope.metrics.results import ROW_COLUMNS, StudyRecord, library_versions
 from semanscope.metrics.retrieval import (
     RetrievalResult,
@@ -27,23 +35,28 @@ from semanscope.metrics.retrieval import (
 )
 
 __all__ = [
+    "ClusterResult",
     "GroupMoments",
     "PreparedInputs",
     "ROW_COLUMNS",
     "RetrievalResult",
     "SAResult",
     "StudyRecord",
+    "adjusted_rand_index",
     "affinity_from_spread",
     "bootstrap_means",
     "cell_unit_means",
+    "cluster_concepts",
     "concept_pair_spreads",
     "cross_msd",
     "group_moments",
+    "kmeans_labels",
     "library_versions",
     "mean_pairwise_distance",
     "merge_moments",
     "pair_ranks",
     "prepare_inputs",
+    "purity",
     "rank_tensor",
     "retrieval_metrics",
     "retrieval_ranks",
