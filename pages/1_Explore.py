@@ -4,7 +4,7 @@ selection view (box / lasso) whose points can become the new language or concept
 import streamlit as st
 
 from semanscope import appcore, ui
-from semanscope.plots import scatter2d, scatter3d
+from semanscope.plots import scatter2d
 
 ui.page("Explore")
 COMPONENT_PAIRS = {"components 1-2": (0, 1), "components 1-3": (0, 2), "components 2-3": (1, 2)}
@@ -35,10 +35,10 @@ def main() -> None:
     st.subheader("Linked 2D view")
     c1, c2 = st.columns(2)
     pair_name = ui.persistent(
-        c1.radio, "Axes", "explore_pair", "components 1-2", options=list(COMPONENT_PAIRS), horizontal=True
+        c1.radio, str, "Axes", "explore_pair", "components 1-2", options=list(COMPONENT_PAIRS), horizontal=True
     )
     drag = ui.persistent(
-        c2.radio, "Drag to select with", "explore_drag", "box", options=["box", "lasso"], horizontal=True
+        c2.radio, str, "Drag to select with", "explore_drag", "box", options=["box", "lasso"], horizontal=True
     )
     pair = list(COMPONENT_PAIRS[pair_name])
     fig2 = scatter2d(
@@ -58,17 +58,7 @@ def main() -> None:
     ui.selection_actions(selection)
 
     title = f"{run.name}: {qs.name} ({method_name})"
-    fig3 = scatter3d(
-        Y,
-        pts.languages,
-        pts.texts,
-        pts.concept_ids,
-        links=style.links,
-        marker_size=style.marker_size,
-        opacity=style.opacity,
-        highlight=None if selection.empty else rows,
-        title=title,
-    )
+    fig3 = ui.scatter_view(Y, pts, style, title, highlight=None if selection.empty else rows)
     fig3.update_layout(height=640)
     with view3d:
         st.plotly_chart(ui.with_camera(fig3, camera), key="explore3d")

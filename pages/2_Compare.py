@@ -3,7 +3,6 @@
 import streamlit as st
 
 from semanscope import appcore, ui
-from semanscope.plots import scatter3d
 
 ui.page("Compare")
 
@@ -38,16 +37,7 @@ def main() -> None:
                 if Y is None:
                     continue
                 title = f"{run.key} ({method_name})"
-                fig = scatter3d(
-                    Y,
-                    pts.languages,
-                    pts.texts,
-                    pts.concept_ids,
-                    links=style.links,
-                    marker_size=style.marker_size,
-                    opacity=style.opacity,
-                    title=title,
-                )
+                fig = ui.scatter_view(Y, pts, style, title)
                 fig.update_layout(height=520)
                 st.plotly_chart(ui.with_camera(fig, camera), key=f"compare3d-{run.key}")
                 with st.expander("Export", icon=":material/download:"):

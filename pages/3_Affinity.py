@@ -33,7 +33,7 @@ def main() -> None:
     st.header("Language pairs")
     for tab, run in zip(st.tabs([r.key for r in ok]), ok, strict=True):
         with tab:
-            sa, ret = run.record.affinity[0], run.record.retrieval
+            sa, ret = run.affinity, run.retrieval
             c1, c2 = st.columns(2)
             title = f"SA per language pair: {run.key}"
             heat = sa_heatmap(sa.pair_sa, sa.languages, title, sa.pair_ci_low, sa.pair_ci_high)

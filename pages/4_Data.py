@@ -4,9 +4,9 @@ XQuAD), see what the loader reported, preview it and pick languages and topics."
 import streamlit as st
 
 from semanscope import appcore, ui
-from semanscope.cli import XQUAD_DEFAULT
 from semanscope.data.builtin import list_builtin
 from semanscope.data.loaders import FORMATS, MAX_FILE_MB
+from semanscope.paths import XQUAD_DEFAULT
 
 ui.page("Data")
 

@@ -263,9 +263,10 @@ def selected_rows(selection: Mapping | None, n_rows: int) -> np.ndarray:
         data = point.get("customdata") if isinstance(point, Mapping) else None
         if isinstance(data, (list, tuple)):
             data = data[0] if data else None
-        number = isinstance(data, (int, float, np.integer, np.floating)) and not isinstance(data, bool)
-        if number and float(data).is_integer() and 0 <= int(data) < n_rows:
-            rows.append(int(data))
+        if isinstance(data, (int, float, np.integer, np.floating)) and not isinstance(data, bool):
+            value = float(data)
+            if value.is_integer() and 0 <= value < n_rows:
+                rows.append(int(value))
     return np.unique(np.asarray(rows, dtype=np.int64))
 
 
@@ -294,10 +295,10 @@ def score_table(runs: Sequence[ModelRun]) -> pd.DataFrame:
     rows = []
     nan = float("nan")
     for run in runs:
-        row = {"model": run.key, "name": run.name, "family": run.family, "role": role_of(run)}
+        row: dict[str, object] = {"model": run.key, "name": run.name, "family": run.family, "role": role_of(run)}
         row["status"] = run.score_status
         if run.ok:
-            sa, ret = run.record.affinity[0], run.record.retrieval
+            sa, ret = run.affinity, run.retrieval
             row.update(
                 {
                     "SA": sa.sa,
@@ -325,7 +326,7 @@ def concept_table(run: ModelRun, qs: QuerySet) -> pd.DataFrame:
     text in the first language of the view (alternatives joined with ``|``)."""
     if not run.ok:
         raise AppError(f"{run.key} has no scores ({run.status}: {run.message})")
-    sa, ret = run.record.affinity[0], run.record.retrieval
+    sa, ret = run.affinity, run.retrieval
     where = {cid: k for k, cid in enumerate(qs.ids)}
     ret_pos = {cid: k for k, cid in enumerate(ret.concept_ids)}
     nan = float("nan")

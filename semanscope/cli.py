@@ -6,7 +6,12 @@ Commands:
 * ``semanscope models [--cache DIR]`` - the models, their family and availability;
 * ``semanscope study --data builtin|words|PATH --models all|default|a,b --out DIR ...`` - the
   static-vs-contextual study (:mod:`semanscope.study`) written by :mod:`semanscope.report`;
-  ``--engine ray [--ray-address ADDR]`` computes it on Ray (:mod:`semanscope.engine`).
+  ``--engine ray [--ray-address ADDR]`` computes it on Ray (:mod:`semanscope.engine`);
+* ``semanscope relational --data FILE --models ... [--langs ...] --out DIR`` - Relational Affinity
+  of a relation file (:mod:`semanscope.relational_study`, written by :mod:`semanscope.relational_report`).
+
+Messages of third-party libraries that need no action (PHATE's convergence notes, kaleido's
+browser driver, library warnings) go to ``<cache>/logs/third-party.log`` (:mod:`semanscope.logs`).
 
 Exit codes: 0 success; 1 nothing succeeded (no model produced scores: degenerate embeddings
 give an invalid, NaN score; or a setup step failed); 2 bad arguments (unknown model, language
@@ -20,14 +25,17 @@ import argparse
 import math
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from semanscope.data.languages import UnknownLanguage, normalize_language
+from semanscope.paths import EMBEDDINGS_SUBDIR, PROJECTIONS_SUBDIR, XQUAD_DEFAULT
+
+if TYPE_CHECKING:
+    from semanscope.data.queryset import QuerySet
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-EMBEDDINGS_SUBDIR = "embeddings"  # <cache>/embeddings: the embedding cache
-PROJECTIONS_SUBDIR = "projections"  # <cache>/projections: cached PHATE projections
-XQUAD_DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "xquad" / "questions.csv"
 
 
 class UsageError(Exception):
@@ -47,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="semanscope", description="Do a model's embeddings put translations together?"
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{setup,models,study}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{setup,models,study,relational}")
     cache_help = "cache folder (built models, embeddings, projections); default <repo>/cache or $SEMANSCOPE_CACHE"
 
     setup = sub.add_parser("setup", help="build the models that need building")
@@ -94,32 +102,39 @@ def build_parser() -> argparse.ArgumentParser:
         help="Ray cluster to join with --engine ray (e.g. ray://head:10001 or auto; default $RAY_ADDRESS, "
         "else a local Ray on this machine's cores)",
     )
+
+    relational = sub.add_parser("relational", help="Relational Affinity of a relation file (*-RA.csv)")
+    relational.add_argument(
+        "--data", type=Path, required=True, help="relation file: relation_id, category, word1_<lang>, ..."
+    )
+    relational.add_argument("--models", default="default", help="'all', 'default' or comma-separated model keys")
+    relational.add_argument("--langs", help="comma-separated languages to keep (default: all of the file)")
+    relational.add_argument("--out", type=Path, required=True, help="output folder")
+    relational.add_argument("--cache", type=Path, help=cache_help)
     return parser
 
 
 # --------------------------------------------------------------------------- helpers
 class _Bars:
-    """``progress(key, done, total)`` -> one tqdm bar per model (the previous one closes)."""
+    """``progress(key, done, total)`` -> one tqdm bar per model (:func:`semanscope.progress.tqdm_progress`;
+    the previous one closes)."""
 
     def __init__(self) -> None:
         self.key: str | None = None
-        self.bar = None
+        self._report: Callable[[int, int], None] | None = None
+        self._bar = ExitStack()
 
     def __call__(self, key: str, done: int, total: int) -> None:
-        from tqdm import tqdm
+        from semanscope.progress import tqdm_progress
 
-        if key != self.key:
+        if key != self.key or self._report is None:
             self.close()
-            self.key, self.bar = key, tqdm(total=total, desc=key, unit="text", leave=True)
-        if self.bar.total != total:
-            self.bar.total = total
-        self.bar.n = done
-        self.bar.refresh()
+            self.key, self._report = key, self._bar.enter_context(tqdm_progress(key))
+        self._report(done, total)
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-        self.key, self.bar = None, None
+        self._bar.close()
+        self.key, self._report = None, None
 
 
 def resolve_models(text: str, cache_dir: Path | None) -> list[str]:
@@ -152,7 +167,7 @@ def resolve_languages(text: str | None) -> list[str] | None:
         raise UsageError(str(exc)) from None
 
 
-def load_main(data: str):
+def load_main(data: str) -> QuerySet:
     """The main query set: ``builtin`` (FAQ), another built-in set (``words``, ``cldr``) or a file
     (:func:`semanscope.data.loaders.load_queryset`, read with a progress bar; what the loader reports,
     e.g. dropped rows or very long texts, goes to stderr)."""
@@ -191,7 +206,7 @@ def xquad_path(option: str) -> Path | None:
     return path
 
 
-def build_querysets(args: argparse.Namespace, languages: list[str] | None) -> tuple[dict, list[str]]:
+def build_querysets(args: argparse.Namespace, languages: list[str] | None) -> tuple[dict[str, QuerySet], list[str]]:
     """Role -> selected query set (main, then words and xquad on the languages shared with main),
     and notes on comparison sets that were skipped."""
     from semanscope.data.builtin import load_builtin
@@ -211,7 +226,7 @@ def build_querysets(args: argparse.Namespace, languages: list[str] | None) -> tu
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     sets, notes = {"main": main}, []
-    extra: dict[str, Callable[[], object]] = {}
+    extra: dict[str, Callable[[], QuerySet]] = {}
     if main.name != "words" and args.data != "words":
         extra["words"] = lambda: load_builtin("words")
     path = xquad_path(args.xquad)
@@ -284,7 +299,7 @@ def cmd_study(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from semanscope.cache import EmbeddingCache
     from semanscope.models.registry import default_cache_dir
     from semanscope.report import write_report
-    from semanscope.study import run_suite
+    from semanscope.study import StudyOptions, run_suite
 
     cache_dir = args.cache if args.cache is not None else default_cache_dir()
     runner, started_ray = None, False
@@ -302,16 +317,10 @@ def cmd_study(args: argparse.Namespace, argv: Sequence[str]) -> int:
     bars = _Bars()
     with EmbeddingCache(cache_dir / EMBEDDINGS_SUBDIR) as cache:
         try:
-            suite = run_suite(
-                querysets,
-                keys,
-                cache=cache,
-                model_dir=args.cache,
-                seed=args.seed,
-                n_boot=args.n_boot,
-                progress=bars,
-                runner=runner,
+            options = StudyOptions(
+                cache=cache, model_dir=args.cache, seed=args.seed, n_boot=args.n_boot, progress=bars, runner=runner
             )
+            suite = run_suite(querysets, keys, options)
         finally:
             bars.close()
             if started_ray:
@@ -347,16 +356,59 @@ def cmd_study(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return EXIT_OK if any(r.ok and math.isfinite(r.sa) for r in suite.main.runs) else EXIT_FAILED
 
 
+def cmd_relational(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from semanscope.data.validation import QuerySetError
+    from semanscope.models.registry import default_cache_dir
+    from semanscope.relational_report import run_relational_files
+
+    if not args.data.is_file():
+        raise UsageError(f"--data: no such file {str(args.data)!r}")
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out: {args.out} exists and is not a folder")
+    keys = resolve_models(args.models, args.cache)
+    cache_dir = args.cache if args.cache is not None else default_cache_dir()
+    bars = _Bars()
+    try:
+        study, _ = run_relational_files(
+            args.data,
+            keys,
+            args.out,
+            languages=resolve_languages(args.langs),
+            cache_dir=cache_dir / EMBEDDINGS_SUBDIR,
+            model_dir=args.cache,
+            command=["semanscope", *argv],
+            progress=bars,
+            log=lambda message: print(f"--data {message}", file=sys.stderr),
+        )
+    except QuerySetError as exc:
+        raise UsageError(f"--data: {exc}") from None
+    finally:
+        bars.close()
+    for run in study.runs:
+        if not run.ok or run.message:
+            print(f"{run.key}: {run.status}: {run.message}", file=sys.stderr)
+    print(
+        f"wrote Relational Affinity of {len(study.ok_runs)} model(s) to {args.out} (report: {args.out / 'report.md'})"
+    )
+    return EXIT_OK if study.ok_runs else EXIT_FAILED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` (default ``sys.argv[1:]``) and run the command; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 with a usage line on malformed arguments
+    from semanscope.logs import quiet_third_party
+    from semanscope.models.registry import default_cache_dir
+
+    quiet_third_party((args.cache if args.cache is not None else default_cache_dir()) / "logs")
     try:
         if args.command == "setup":
             return cmd_setup(args)
         if args.command == "models":
             return cmd_models(args)
+        if args.command == "relational":
+            return cmd_relational(args, argv)
         return cmd_study(args, argv)
     except UsageError as exc:
         print(f"semanscope {args.command}: error: {exc}", file=sys.stderr)

@@ -256,7 +256,7 @@ def affinity_gap(
 def language_pairs(languages: Sequence[str]) -> list[tuple[str, str]]:
     """Unordered pairs ``(l, m)``, l before m, in ``np.triu_indices(L, 1)`` order."""
     rows, cols = np.triu_indices(len(languages), 1)
-    return [(languages[i], languages[j]) for i, j in zip(rows, cols, strict=True)]
+    return [(languages[i], languages[j]) for i, j in zip(rows.tolist(), cols.tolist(), strict=True)]
 
 
 def pair_label(a: str, b: str) -> str:

@@ -1,6 +1,9 @@
-"""Query set + model + cache -> one embedding per row of ``QuerySet.items()``."""
+"""Query set + model + cache -> one embedding per row of ``QuerySet.items()``; texts per language
+(e.g. the words of a relation set) + model + cache -> one embedding per text."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -22,6 +25,42 @@ def text_ids(qs: QuerySet) -> np.ndarray:
     )
 
 
+def embed_by_language(
+    texts: Mapping[str, Sequence[str]],
+    embedder: Embedder,
+    cache: EmbeddingCache | None = None,
+    *,
+    batch_size: int = 64,
+    progress: Progress | None = None,
+) -> dict[str, np.ndarray]:
+    """Embed unique texts per language: ``{code: texts}`` -> ``{code: float32 (len(texts), dim)}``,
+    row k = vector of ``texts[code][k]`` (texts of one language must be unique).
+
+    Language-aware embedders get each language's texts with ``lang=code``; all other embedders
+    get the unique texts of all languages at once (first-seen order), so a text shared by two
+    languages is encoded once. Only cache misses reach the model. ``progress(done, total)``
+    counts the texts sent to :func:`~semanscope.cache.encode_cached`.
+    """
+    groups: list[tuple[str | None, list[str]]]
+    if embedder.language_aware:
+        groups = [(code, list(group)) for code, group in texts.items()]
+    else:
+        groups = [(None, list(dict.fromkeys(t for group in texts.values() for t in group)))]
+    total = sum(len(group) for _, group in groups)
+    vectors: dict[str | None, np.ndarray] = {}
+    start = 0
+    for code, group in groups:
+        progress_of_group = span(progress, start, len(group), total)
+        vectors[code] = encode_cached(
+            embedder, group, cache, lang=code, batch_size=batch_size, progress=progress_of_group
+        )
+        start += len(group)
+    if embedder.language_aware:
+        return {code: vectors[code] for code in texts}
+    shared, position = vectors[None], {t: k for k, t in enumerate(groups[0][1])}
+    return {code: shared[[position[t] for t in group]] for code, group in texts.items()}
+
+
 def embed_queryset(
     qs: QuerySet,
     embedder: Embedder,
@@ -32,33 +71,18 @@ def embed_queryset(
 ) -> np.ndarray:
     """Embed every row of ``qs.items()`` -> float32 (M, dim), row k = vector of ``items.texts[k]``.
 
-    Language-aware embedders get each language's unique texts (``qs.texts_by_language()``)
-    with ``lang=code``; all other embedders get the unique texts of all languages at once, so
-    a text shared by two languages is encoded once. Only cache misses reach the model.
-    ``progress(done, total)`` counts unique texts over all languages.
+    Each language's unique texts (``qs.texts_by_language()``) go through
+    :func:`embed_by_language` (a text is encoded once per language for language-aware
+    embedders, once overall for the others). ``progress(done, total)`` counts unique texts.
     """
     items = qs.items()
     out = np.zeros((len(items.texts), embedder.dim), dtype=np.float32)
-    groups: list[tuple[str | None, np.ndarray, list[str]]]
-    if embedder.language_aware:
-        by_lang = qs.texts_by_language()
-        groups = [(code, np.flatnonzero(items.lang == j), by_lang[code]) for j, code in enumerate(qs.languages)]
-    else:
-        groups = [(None, np.arange(len(items.texts)), list(dict.fromkeys(items.texts)))]
-    total = sum(len(texts) for _, _, texts in groups)
-    start = 0
-    for code, rows, texts in groups:
-        vectors = encode_cached(
-            embedder,
-            texts,
-            cache,
-            lang=code,
-            batch_size=batch_size,
-            progress=span(progress, start, len(texts), total),
-        )
-        position = {t: k for k, t in enumerate(texts)}
-        out[rows] = vectors[[position[items.texts[r]] for r in rows]]
-        start += len(texts)
+    by_lang = qs.texts_by_language()
+    vectors = embed_by_language(by_lang, embedder, cache, batch_size=batch_size, progress=progress)
+    for j, code in enumerate(qs.languages):
+        rows = np.flatnonzero(items.lang == j)
+        position = {t: k for k, t in enumerate(by_lang[code])}
+        out[rows] = vectors[code][[position[items.texts[r]] for r in rows]]
     return out
 
 

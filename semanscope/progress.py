@@ -9,7 +9,7 @@ their front end (the Streamlit one in the app); this module imports no UI toolki
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
@@ -17,7 +17,7 @@ from typing import Protocol
 class Progress(Protocol):
     """``progress(done, total)``: ``done`` of ``total`` units finished (0 <= done <= total)."""
 
-    def __call__(self, done: int, total: int) -> None: ...
+    def __call__(self, done: int, total: int, /) -> None: ...
 
 
 def span(progress: Progress | None, start: int, length: int, overall_total: int) -> Progress | None:
@@ -54,16 +54,17 @@ def scale(progress: Progress | None, index: int, count: int) -> Progress | None:
 
 
 @contextmanager
-def tqdm_progress(desc: str, unit: str = "text") -> Iterator[Progress]:
+def tqdm_progress(desc: str, unit: str = "text") -> Iterator[Callable[[int, int | None], None]]:
     """Context manager yielding a callback that drives a ``tqdm`` bar (created on first report).
 
-    The bar follows the reported ``total`` (it may change between stages) and is closed on exit.
+    The bar follows the reported ``total`` (it may change between stages; ``None``: unknown, as a
+    file loader reports it) and is closed on exit. The callback is also a :class:`Progress`.
     """
     from tqdm import tqdm
 
     bar: list[tqdm] = []
 
-    def report(done: int, total: int) -> None:
+    def report(done: int, total: int | None) -> None:
         if not bar:
             bar.append(tqdm(total=total, desc=desc, unit=unit))
         b = bar[0]

@@ -25,15 +25,20 @@ import json
 import math
 import re
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from semanscope.degradation import Gap
-from semanscope.metrics.results import _jsonable
+from semanscope.metrics.results import json_ready
 from semanscope.plots.tables import format_ci, to_csv, to_latex, to_markdown
 from semanscope.study import ALL, Degradation, ModelRun, RankComparison, StudyResult, Suite
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 SCHEMA = 1
 DATASET_LABELS = {"faq": "FAQ queries", "words": "words", "xquad": "XQuAD questions"}
@@ -76,7 +81,7 @@ def headline_table(suite: Suite) -> pd.DataFrame:
     for run in suite.main.runs:
         row = {"model": run.key, "role": role_of(run), "status": run.score_status}
         if run.ok:
-            sa, ret = run.record.affinity[0], run.record.retrieval
+            sa, ret = run.affinity, run.retrieval
             row["SA [95% CI]"] = format_ci(sa.sa, sa.ci_low, sa.ci_high)
             row["P@1 [95% CI]"] = format_ci(ret.mean_p_at_1, ret.p_at_1_ci_low, ret.p_at_1_ci_high)
             row["MRR"] = fmt(ret.mean_mrr)
@@ -271,7 +276,7 @@ def answer(suite: Suite) -> list[str]:
 # --------------------------------------------------------------------------- files
 def results_dict(suite: Suite, settings: dict, notes: Sequence[str]) -> dict:
     """The content of results.json (JSON-ready: NaN -> null)."""
-    return _jsonable(
+    return json_ready(
         {"schema": SCHEMA, "tool": "semanscope study", "settings": settings, "notes": list(notes), **suite.to_dict()}
     )
 
@@ -280,7 +285,7 @@ def tidy_rows(suite: Suite) -> pd.DataFrame:
     """:meth:`StudyRecord.to_rows` of every successful run of every data set."""
     from semanscope.metrics.results import ROW_COLUMNS
 
-    rows = [row for study in suite.studies.values() for run in study.ok_runs for row in run.record.to_rows()]
+    rows = [row for study in suite.studies.values() for run in study.ok_runs for row in run.scores.to_rows()]
     return pd.DataFrame(rows, columns=list(ROW_COLUMNS))
 
 
@@ -431,7 +436,7 @@ def file_stem(key: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", key)
 
 
-def _mpl_bytes(fig, fmt: str) -> bytes:
+def _mpl_bytes(fig: Figure, fmt: str) -> bytes:
     """A matplotlib Figure as PDF (vector, fonts embedded, no creation date) or PNG (150 dpi) bytes."""
     import matplotlib
 
@@ -444,7 +449,7 @@ def _mpl_bytes(fig, fmt: str) -> bytes:
 
 def mpl_bars(
     models: Sequence[str], values: np.ndarray, low: np.ndarray, high: np.ndarray, families: Sequence[str], title: str
-):
+) -> Figure:
     """matplotlib twin of :func:`semanscope.plots.sa_bars`: bars coloured by family, asymmetric CI bars."""
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
@@ -464,7 +469,9 @@ def mpl_bars(
     return fig
 
 
-def mpl_heatmap(z: np.ndarray, languages: Sequence[str], title: str, value_name: str, *, diverging: bool = False):
+def mpl_heatmap(
+    z: np.ndarray, languages: Sequence[str], title: str, value_name: str, *, diverging: bool = False
+) -> Figure:
     """matplotlib twin of the plotly heatmaps: cell (i, j) at row ``languages[i]``, annotated (blank for NaN)."""
     from matplotlib.figure import Figure
 
@@ -487,7 +494,7 @@ def mpl_heatmap(z: np.ndarray, languages: Sequence[str], title: str, value_name:
     return fig
 
 
-def mpl_scatter3d(coords: np.ndarray, labels: Sequence[str], title: str):
+def mpl_scatter3d(coords: np.ndarray, labels: Sequence[str], title: str) -> Figure:
     """matplotlib 3D scatter, one colour per language (PNG fallback of the PHATE view; the
     vector PDF comes from :func:`semanscope.plots.mpl.scatter_to_vector`)."""
     from matplotlib.figure import Figure
@@ -503,6 +510,20 @@ def mpl_scatter3d(coords: np.ndarray, labels: Sequence[str], title: str):
     ax.legend(title="language", loc="upper left", bbox_to_anchor=(1.02, 1.0), markerscale=2, frameon=False)
     ax.set_title(title)
     return fig
+
+
+def _matplotlib(draw: Callable[[], Figure]) -> Callable[[str], bytes]:
+    """``fmt -> bytes`` of the figure ``draw()`` makes (:func:`_mpl_bytes`)."""
+    return lambda fmt: _mpl_bytes(draw(), fmt)
+
+
+def _phate_render(coords: np.ndarray, labels: Sequence[str], title: str) -> Callable[[str], bytes]:
+    """PDF from :func:`semanscope.plots.mpl.scatter_to_vector` (the app's vector export), PNG from
+    :func:`mpl_scatter3d`."""
+    from semanscope.plots.mpl import scatter_to_vector
+
+    png = _matplotlib(partial(mpl_scatter3d, coords, labels, title))
+    return lambda fmt: scatter_to_vector(coords, labels, fmt=fmt, title=title) if fmt == "pdf" else png(fmt)
 
 
 class FigureWriter:
@@ -542,7 +563,6 @@ def write_figures(
     """SA per model (bars with CIs), SA pair heatmap per model, the best static - best contextual
     SA and P@1 per language pair, and a 3D PHATE view per model, all on the main data set."""
     from semanscope import plots
-    from semanscope.plots.mpl import scatter_to_vector
     from semanscope.reduce import ProjectionCache, project_cached
 
     main = suite.main
@@ -555,20 +575,20 @@ def write_figures(
         return written
     keys = [r.key for r in runs]
     families = [r.family for r in runs]
-    sa = [r.record.affinity[0] for r in runs]
+    sa = [r.affinity for r in runs]
     values, low, high = (np.array([getattr(x, f) for x in sa]) for f in ("sa", "ci_low", "ci_high"))
     title = f"Semantic Affinity per model ({label}, 95% CI)"
     written += writer.write(
         "sa_by_model",
-        lambda: plots.sa_bars(keys, values, low, high, families, title=title),
-        lambda fmt: _mpl_bytes(mpl_bars(keys, values, low, high, families, title), fmt),
+        partial(plots.sa_bars, keys, values, low, high, families, title=title),
+        _matplotlib(partial(mpl_bars, keys, values, low, high, families, title)),
     )
     for run, result in zip(runs, sa, strict=True):
         title = f"SA per language pair: {run.key} ({label})"
         written += writer.write(
             f"sa_pairs_{file_stem(run.key)}",
-            lambda r=result, t=title: plots.sa_heatmap(r.pair_sa, langs, t, r.pair_ci_low, r.pair_ci_high),
-            lambda fmt, r=result, t=title: _mpl_bytes(mpl_heatmap(r.pair_sa, langs, t, "SA"), fmt),
+            partial(plots.sa_heatmap, result.pair_sa, langs, title, result.pair_ci_low, result.pair_ci_high),
+            _matplotlib(partial(mpl_heatmap, result.pair_sa, langs, title, "SA")),
         )
     deg = main.degradation
     if deg is not None:
@@ -576,15 +596,15 @@ def write_figures(
             (
                 "sa",
                 "SA",
-                main.run(deg.sa_static).record.affinity[0].pair_sa,
-                main.run(deg.sa_contextual).record.affinity[0].pair_sa,
+                main.run(deg.sa_static).affinity.pair_sa,
+                main.run(deg.sa_contextual).affinity.pair_sa,
                 f"{deg.sa_static} - {deg.sa_contextual}",
             ),
             (
                 "p_at_1",
                 "P@1",
-                main.run(deg.p1_static).record.retrieval.p_at_1,
-                main.run(deg.p1_contextual).record.retrieval.p_at_1,
+                main.run(deg.p1_static).retrieval.p_at_1,
+                main.run(deg.p1_contextual).retrieval.p_at_1,
                 f"{deg.p1_static} - {deg.p1_contextual}",
             ),
         )
@@ -593,10 +613,8 @@ def write_figures(
             title = f"Static - contextual {name} per language pair ({who}, {label})"
             written += writer.write(
                 f"gap_pairs_{stem}",
-                lambda z=z, t=title, n=name: plots.degradation_heatmap(z, langs, t, value_name=f"{n} difference"),
-                lambda fmt, z=z, t=title, n=name: _mpl_bytes(
-                    mpl_heatmap(z, langs, t, f"{n} difference", diverging=True), fmt
-                ),
+                partial(plots.degradation_heatmap, z, langs, title, value_name=f"{name} difference"),
+                _matplotlib(partial(mpl_heatmap, z, langs, title, f"{name} difference", diverging=True)),
             )
     items = main.queryset.items()
     labels = [langs[j] for j in items.lang]
@@ -606,6 +624,8 @@ def write_figures(
         for run in runs:
             writer.log(f"PHATE 3D projection of {run.key} ({len(labels)} points) ...")
             try:
+                if run.embeddings is None:
+                    raise ValueError("the run kept no embeddings")
                 coords = project_cached(run.embeddings, "phate", 3, main.seed, cache=cache)
             except Exception as exc:  # noqa: BLE001 - degenerate embeddings (NaN, d < 3, one point): no 3D view
                 writer.log(f"PHATE 3D view of {run.key} skipped ({run.score_status}): {type(exc).__name__}: {exc}")
@@ -613,12 +633,8 @@ def write_figures(
             title = f"PHATE 3D: {run.key} ({label})"
             written += writer.write(
                 f"phate_{file_stem(run.key)}",
-                lambda c=coords, t=title: plots.scatter3d(c, labels, items.texts, concepts, title=t),
-                lambda fmt, c=coords, t=title: (
-                    scatter_to_vector(c, labels, fmt=fmt, title=t)
-                    if fmt == "pdf"
-                    else _mpl_bytes(mpl_scatter3d(c, labels, t), fmt)
-                ),
+                partial(plots.scatter3d, coords, labels, items.texts, concepts, title=title),
+                _phate_render(coords, labels, title),
             )
     finally:
         cache.close()

@@ -11,6 +11,8 @@ Used by the CLI (``semanscope study``) and the app. Layers, each usable on its o
 * :func:`run_suite` - every model on several query sets (each model loaded once), plus the
   model-rank agreement between the data sets (-> :class:`Suite`).
 
+Both take one :class:`StudyOptions` (cache, model folder, bootstrap settings, progress).
+
 Failures are data, not exceptions: a model that cannot be loaded is ``unavailable`` and one
 that raises while running is ``failed``; both keep their message and the others still run.
 All randomness comes from ``seed`` (bootstrap counts, concept sampling), so the same inputs
@@ -22,7 +24,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from functools import partial
+from pathlib import Path
+from typing import Literal, TypeVar
 
 import numpy as np
 import scipy.stats
@@ -40,8 +44,8 @@ from semanscope.degradation import (
 )
 from semanscope.embeddings import embed_queryset, text_ids, truncation_note
 from semanscope.metrics import StudyRecord, library_versions, retrieval_metrics, semantic_affinity
-from semanscope.metrics.affinity import concept_pair_spreads
-from semanscope.metrics.retrieval import retrieval_ranks
+from semanscope.metrics.affinity import SAResult, concept_pair_spreads
+from semanscope.metrics.retrieval import RetrievalResult, retrieval_ranks
 from semanscope.models.base import Embedder, ModelUnavailable
 from semanscope.models.registry import get_info, load_model, package_version
 from semanscope.progress import Progress, span
@@ -85,7 +89,7 @@ class ModelSpec:
     load: Callable[[], Embedder] = field(repr=False, compare=False)
 
     @classmethod
-    def of(cls, model: str | Embedder | ModelSpec, cache_dir: str | None = None) -> ModelSpec:
+    def of(cls, model: str | Embedder | ModelSpec, cache_dir: str | Path | None = None) -> ModelSpec:
         """From a registry key (unknown key: :class:`ModelUnavailable`), a loaded Embedder or a spec.
 
         An Embedder counts as English-only when it has a true ``english_only`` attribute.
@@ -129,27 +133,42 @@ class ModelRun:
         return self.status == "ok"
 
     @property
+    def scores(self) -> StudyRecord:
+        """``record`` of an ok run; ValueError, naming the status, for a run without scores."""
+        return _required(self, self.record, "scores")
+
+    @property
+    def affinity(self) -> SAResult:
+        """The joint cosine SA result of an ok run (ValueError otherwise)."""
+        return self.scores.affinity[0]
+
+    @property
+    def retrieval(self) -> RetrievalResult:
+        """The retrieval result of an ok run (ValueError otherwise)."""
+        return _required(self, self.scores.retrieval, "retrieval scores")
+
+    @property
     def score_status(self) -> str:
         """Status of the scores: the SA result's "ok", "warning" (rows dropped), "collapsed" or
         "invalid" (no score: NaN) when the run is ok, else the run status."""
-        return self.record.affinity[0].status if self.ok else self.status
+        return self.affinity.status if self.ok else self.status
 
     @property
     def informative(self) -> bool:
         """Ok, with scores from embeddings that do not all coincide (H > 0; NaN H = invalid): the
         runs that may be ranked or called "best". A model mapping every text to one point gets
         SA = 1 and P@1 = 1 (ties count as hits) with status "collapsed", which says nothing."""
-        return self.ok and bool(self.record.affinity[0].h > 0)
+        return self.ok and bool(self.affinity.h > 0)
 
     @property
     def sa(self) -> float:
         """Joint cosine SA (NaN unless ok)."""
-        return self.record.affinity[0].sa if self.ok else float("nan")
+        return self.affinity.sa if self.ok else float("nan")
 
     @property
     def p_at_1(self) -> float:
         """Mean P@1 over ordered language pairs (NaN unless ok)."""
-        return self.record.retrieval.mean_p_at_1 if self.ok else float("nan")
+        return self.retrieval.mean_p_at_1 if self.ok else float("nan")
 
     def to_dict(self) -> dict:
         """JSON-ready: identity, status, the full :class:`StudyRecord` and ``runtime``."""
@@ -165,6 +184,16 @@ class ModelRun:
             "record": None if self.record is None else self.record.to_dict(),
             "runtime": dict(self.runtime),
         }
+
+
+T = TypeVar("T")
+
+
+def _required(run: ModelRun, value: T | None, what: str) -> T:
+    """``value`` (a result of ``run``), or ValueError when the run has none (it did not succeed)."""
+    if value is None:
+        raise ValueError(f"{run.key} has no {what}: its status is {run.status}")
+    return value
 
 
 def not_run(spec: ModelSpec, status: RunStatus, message: str, runtime: dict | None = None) -> ModelRun:
@@ -199,11 +228,14 @@ def run_model(
     t0 = time.perf_counter()
     X = embed_queryset(qs, embedder, cache, progress=progress)
     t1 = time.perf_counter()
-    args = dict(languages=qs.languages, concept_ids=qs.ids)
-    sa = semantic_affinity(X, items.concept, items.lang, text_ids=text_ids(qs), n_boot=n_boot, ci=ci, seed=seed, **args)
-    ret = retrieval_metrics(X, items.concept, items.lang, n_boot=n_boot, ci=ci, seed=seed, **args)
-    pair_v, _ = concept_pair_spreads(X, items.concept, items.lang, **args)
-    ranks, _ = retrieval_ranks(X, items.concept, items.lang, **args)
+    rows = (X, items.concept, items.lang)
+    languages, concept_ids = qs.languages, qs.ids
+    sa = semantic_affinity(
+        *rows, languages=languages, concept_ids=concept_ids, text_ids=text_ids(qs), n_boot=n_boot, ci=ci, seed=seed
+    )
+    ret = retrieval_metrics(*rows, languages=languages, concept_ids=concept_ids, n_boot=n_boot, ci=ci, seed=seed)
+    pair_v, _ = concept_pair_spreads(*rows, languages=languages, concept_ids=concept_ids)
+    ranks, _ = retrieval_ranks(*rows, languages=languages, concept_ids=concept_ids)
     t2 = time.perf_counter()
     notes = [n for n in (truncation_note(qs, embedder), *sa.messages, *ret.messages) if n]
     record = StudyRecord.create(
@@ -215,7 +247,7 @@ def run_model(
         retrieval=ret,
     )
     runtime = {"embed_seconds": t1 - t0, "metrics_seconds": t2 - t1}
-    if cache is not None:
+    if cache is not None and before is not None:
         after = cache.stats()
         runtime["cache_hits"] = after.total_hits - before.total_hits
         runtime["cache_misses"] = after.total_misses - before.total_misses
@@ -287,7 +319,7 @@ def _best(runs: Sequence[ModelRun], family: str, score: Callable[[ModelRun], flo
 
 def _aligned(a: ModelRun, b: ModelRun) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Positions in a's and b's concept order of the concepts both kept (in a's order)."""
-    ids_a, ids_b = a.record.affinity[0].concept_ids, b.record.affinity[0].concept_ids
+    ids_a, ids_b = a.affinity.concept_ids, b.affinity.concept_ids
     where_b = {c: k for k, c in enumerate(ids_b)}
     shared = [c for c in ids_a if c in where_b]
     pos_a = np.array([k for k, c in enumerate(ids_a) if c in where_b], dtype=np.int64)
@@ -296,14 +328,14 @@ def _aligned(a: ModelRun, b: ModelRun) -> tuple[np.ndarray, np.ndarray, list[str
 
 def _sa_columns(run: ModelRun, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-concept ``[v_i | v_i^lm]`` (n, 1 + P) and ``[H | H_lm]`` (1 + P,) of a run."""
-    r = run.record.affinity[0]
+    r, pair_v = run.affinity, _required(run, run.pair_v, "pair spreads")
     iu = np.triu_indices(r.n_languages, 1)
-    return np.column_stack([r.v[pos], run.pair_v[pos]]), np.concatenate([[r.h], r.pair_h[iu]])
+    return np.column_stack([r.v[pos], pair_v[pos]]), np.concatenate([[r.h], r.pair_h[iu]])
 
 
 def _hit_columns(run: ModelRun, pos: np.ndarray) -> np.ndarray:
     """Per-concept ``[mean hit over pairs | hit per unordered pair]`` (n, 1 + P)."""
-    hits = unordered_pair_means(run.ranks == 1)[pos]
+    hits = unordered_pair_means(_required(run, run.ranks, "ranks") == 1)[pos]
     return np.column_stack([hits.mean(axis=1), hits])
 
 
@@ -321,7 +353,7 @@ def compare_families(
     if s_sa is None or c_sa is None or s_p1 is None or c_p1 is None:
         missing = "static" if s_sa is None or s_p1 is None else "multilingual contextual"
         return None, f"no gap: no {missing} model produced scores"
-    languages = s_sa.record.languages
+    languages = s_sa.affinity.languages
     pairs = language_pairs(languages)
     labels = [ALL] + [pair_label(a, b) for a, b in pairs]
     groups = {name: [k + 1 for k in members] for name, members in script_groups(pairs).items()}
@@ -329,15 +361,15 @@ def compare_families(
 
     def gap_of(static: ModelRun, contextual: ModelRun, kind: str) -> Gap:
         pos_s, pos_c, shared = _aligned(static, contextual)
-        if len(shared) < static.record.n_concepts or len(shared) < contextual.record.n_concepts:
+        if len(shared) < static.affinity.n_concepts or len(shared) < contextual.affinity.n_concepts:
             messages.append(
                 f"{kind} gap {static.key} vs {contextual.key}: compared on the {len(shared)} concepts both models kept"
             )
-        common = dict(groups=groups, n_boot=n_boot, seed=seed, ci=ci)
         if kind == "SA":
             (vs, hs), (vc, hc) = _sa_columns(static, pos_s), _sa_columns(contextual, pos_c)
-            return affinity_gap(vs, hs, vc, hc, labels, **common)
-        return paired_gap(_hit_columns(static, pos_s), _hit_columns(contextual, pos_c), labels, **common)
+            return affinity_gap(vs, hs, vc, hc, labels, groups=groups, n_boot=n_boot, seed=seed, ci=ci)
+        hit_s, hit_c = _hit_columns(static, pos_s), _hit_columns(contextual, pos_c)
+        return paired_gap(hit_s, hit_c, labels, groups=groups, n_boot=n_boot, seed=seed, ci=ci)
 
     controls = tuple(
         {"key": r.key, "name": r.name, "family": r.family, "sa": r.sa, "p_at_1": r.p_at_1}
@@ -490,40 +522,52 @@ class Suite:
         }
 
 
+@dataclass(frozen=True)
+class StudyOptions:
+    """How :func:`run_suite` and :func:`run_study` run.
+
+    ``cache``: the embedding cache (None: nothing is cached); ``model_dir``: where setup-built
+    models live (None: the registry's default); ``seed``, ``n_boot``, ``ci``: the bootstrap
+    (``n_boot`` resamples over concepts drawn from ``seed``, ``ci`` intervals) of every score and
+    gap; ``progress(key, done, total)``: follows each model over all sets in units of text rows;
+    ``runner``: computes one model on one set, :func:`run_model` or a drop-in with its signature
+    (e.g. the Ray engine's :class:`~semanscope.engine.study_runner.RayRunner`).
+    """
+
+    cache: EmbeddingCache | None = None
+    model_dir: str | Path | None = None
+    seed: int = 0
+    n_boot: int = 1000
+    ci: float = 0.95
+    progress: StudyProgress | None = None
+    runner: Callable[..., ModelRun] | None = None
+
+
 def run_suite(
     querysets: Mapping[str, QuerySet],
     models: Sequence[str | Embedder | ModelSpec],
-    *,
-    cache: EmbeddingCache | None = None,
-    model_dir: str | None = None,
-    seed: int = 0,
-    n_boot: int = 1000,
-    ci: float = 0.95,
-    progress: StudyProgress | None = None,
-    runner: Callable[..., ModelRun] | None = None,
+    options: StudyOptions = StudyOptions(),
 ) -> Suite:
     """Run every model on every query set (role -> query set; the first is the main set).
 
-    Each model is loaded once (``model_dir``: where setup-built models live, default the
-    registry's); a load failure marks it ``unavailable`` on every set, an exception on one set
-    marks that run ``failed``. ``progress(key, done, total)`` follows each model over all sets
-    in units of text rows (``len(qs.items().texts)`` summed over the sets). ``runner`` (default
-    :func:`run_model`, same signature) computes one run, e.g. the Ray engine's
-    :class:`~semanscope.engine.study_runner.RayRunner`.
+    Each model is loaded once; a load failure marks it ``unavailable`` on every set, an
+    exception on one set marks that run ``failed``. ``options.progress`` counts
+    ``len(qs.items().texts)`` rows summed over the sets; ``options.runner`` computes each run.
     """
     if not querysets:
         raise ValueError("no query sets to study")
-    specs = [ModelSpec.of(m, model_dir) for m in models]
+    specs = [ModelSpec.of(m, options.model_dir) for m in models]
     keys = [s.key for s in specs]
     if len(set(keys)) != len(keys):
         raise ValueError(f"each model may be listed once, got {keys}")
+    seed, n_boot, ci, progress = options.seed, options.n_boot, options.ci, options.progress
     t_start = time.perf_counter()
     runs: dict[str, list[ModelRun]] = {role: [] for role in querysets}
     rows = {role: len(qs.items().texts) for role, qs in querysets.items()}
     starts = dict(zip(rows, np.cumsum([0, *rows.values()])[:-1].tolist(), strict=True))
     total_rows = sum(rows.values())
     for spec in specs:
-        report = None if progress is None else (lambda done, total, key=spec.key: progress(key, done, total))
+        report = None if progress is None else partial(progress, spec.key)
         t0 = time.perf_counter()
         try:
             embedder = spec.load()
@@ -538,11 +582,11 @@ def run_suite(
         load_seconds = time.perf_counter() - t0
         for role, qs in querysets.items():
             try:
-                run = (runner or run_model)(
+                run = (options.runner or run_model)(
                     qs,
                     embedder,
                     spec=spec,
-                    cache=cache,
+                    cache=options.cache,
                     seed=seed,
                     n_boot=n_boot,
                     ci=ci,
@@ -558,28 +602,10 @@ def run_suite(
 
 
 def run_study(
-    queryset: QuerySet,
-    models: Sequence[str | Embedder | ModelSpec],
-    *,
-    cache: EmbeddingCache | None = None,
-    model_dir: str | None = None,
-    seed: int = 0,
-    n_boot: int = 1000,
-    ci: float = 0.95,
-    progress: StudyProgress | None = None,
+    queryset: QuerySet, models: Sequence[str | Embedder | ModelSpec], options: StudyOptions = StudyOptions()
 ) -> StudyResult:
     """Every model on one query set (:func:`run_suite` with a single set)."""
-    suite = run_suite(
-        {queryset.name: queryset},
-        models,
-        cache=cache,
-        model_dir=model_dir,
-        seed=seed,
-        n_boot=n_boot,
-        ci=ci,
-        progress=progress,
-    )
-    return suite.main
+    return run_suite({queryset.name: queryset}, models, options).main
 
 
 # --------------------------------------------------------------------------- data selection
@@ -621,4 +647,4 @@ def select_queryset(
         "n_concepts_available": qs.n_concepts,
         "n_concepts": sub.n_concepts,
     }
-    return QuerySet(sub.name, sub.languages, sub.ids, sub.cells, sub.topics, {**sub.provenance, "selection": selection})
+    return replace(sub, provenance={**sub.provenance, "selection": selection})

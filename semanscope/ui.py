@@ -5,7 +5,7 @@ State: everything a user chooses lives in ``st.session_state`` (per browser sess
 that several pages share (languages, models, projection, camera) mirror a plain session key
 (:func:`persistent`), so a choice survives page switches. Module-level objects are only the
 caches behind ``st.cache_resource`` (loaded models, built-in query sets: read-only; the
-embedding cache: thread-safe; the projection cache: behind a lock) and ``st.cache_data``.
+embedding and projection caches: thread-safe) and ``st.cache_data``.
 
 Errors: :func:`guard` turns any exception into an ``st.error`` with a one-line message (never a
 stack trace) and lets the rest of the page render.
@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -28,7 +29,6 @@ import streamlit as st
 
 from semanscope import appcore
 from semanscope.cache import EmbeddingCache
-from semanscope.cli import EMBEDDINGS_SUBDIR, PROJECTIONS_SUBDIR
 from semanscope.data.builtin import load_builtin
 from semanscope.data.languages import language_name
 from semanscope.data.loaders import load_queryset
@@ -36,6 +36,7 @@ from semanscope.data.queryset import QuerySet
 from semanscope.embeddings import embed_queryset
 from semanscope.models.base import Embedder, ModelUnavailable
 from semanscope.models.registry import default_cache_dir, list_models, load_model
+from semanscope.paths import EMBEDDINGS_SUBDIR, PROJECTIONS_SUBDIR
 from semanscope.plots import (
     ExportUnavailable,
     degradation_heatmap,
@@ -43,6 +44,7 @@ from semanscope.plots import (
     figure_to_image,
     find_browser,
     sa_bars,
+    scatter3d,
     scatter_to_vector,
     to_csv,
     to_latex,
@@ -52,6 +54,8 @@ from semanscope.plots.export import NO_BROWSER_HELP
 from semanscope.reduce import ProjectionCache, available_methods, project_cached
 from semanscope.report import answer, gap_table
 from semanscope.study import ModelRun, ModelSpec, Suite, not_run, run_model, study_result
+
+T = TypeVar("T")
 
 # session keys (plain values; widgets mirror them through ``persistent``)
 DATASET = "dataset"  # QuerySet chosen on the Data page; absent = built-in FAQ
@@ -122,14 +126,24 @@ def _sync(widget_key: str, key: str) -> None:
     st.session_state[key] = st.session_state[widget_key]
 
 
-def persistent(widget: Callable, label: str, key: str, default: object, **kwargs: object) -> object:
+def persistent(
+    widget: Callable[..., object], kind: type[T], label: str, key: str, default: object, **kwargs: object
+) -> T:
     """``widget(label, ...)`` whose value lives in ``st.session_state[key]`` (initialised to
-    ``default``), so it survives page switches; the widget itself uses key ``w:<key>``."""
+    ``default``), so it survives page switches; the widget itself uses key ``w:<key>``.
+
+    The value must be a ``kind`` (e.g. ``list`` for a multiselect, ``int`` for an integer
+    slider): Streamlit's widgets return different types for different arguments, so the
+    caller says which one it relies on, and a mismatch is a TypeError here, not later.
+    """
     if key not in st.session_state:
         st.session_state[key] = default
     widget_key = f"w:{key}"
     st.session_state[widget_key] = st.session_state[key]
-    return widget(label, key=widget_key, on_change=_sync, args=(widget_key, key), **kwargs)
+    value = widget(label, key=widget_key, on_change=_sync, args=(widget_key, key), **kwargs)
+    if not isinstance(value, kind):
+        raise TypeError(f"{label}: the widget returned a {type(value).__name__}, expected a {kind.__name__}")
+    return value
 
 
 # --------------------------------------------------------------------------- progress
@@ -184,31 +198,14 @@ def embedding_cache(directory: str) -> EmbeddingCache:
     return EmbeddingCache(directory)
 
 
-class LockedProjectionCache:
-    """A :class:`ProjectionCache` shared by all sessions: ``get``/``put`` run under one lock
-    (its in-memory LRU is not thread-safe); the projections themselves run unlocked."""
-
-    def __init__(self, cache: ProjectionCache) -> None:
-        self.cache = cache
-        self.lock = threading.Lock()
-
-    def get(self, key: str) -> np.ndarray | None:
-        with self.lock:
-            return self.cache.get(key)
-
-    def put(self, key: str, value: np.ndarray) -> None:
-        with self.lock:
-            self.cache.put(key, value)
-
-
 @st.cache_resource(show_spinner=False)
-def projection_cache(directory: str) -> LockedProjectionCache:
-    """Projections cached in memory and on disk (``<cache>/projections``); memory only when
-    the folder cannot be opened."""
+def projection_cache(directory: str) -> ProjectionCache:
+    """Projections cached in memory and on disk (``<cache>/projections``), shared by all sessions
+    (the cache is thread-safe); memory only when the folder cannot be opened."""
     try:
-        return LockedProjectionCache(ProjectionCache(max_items=32, directory=directory))
+        return ProjectionCache(max_items=32, directory=directory)
     except Exception:  # noqa: BLE001 - an unusable cache folder must not break the app
-        return LockedProjectionCache(ProjectionCache(max_items=32))
+        return ProjectionCache(max_items=32)
 
 
 def cache_dir(subdir: str) -> str:
@@ -259,6 +256,7 @@ def sidebar_view() -> QuerySet:
     st.session_state[LANGUAGES] = kept if stored is not None and (kept or not stored) else appcore.default_languages(qs)
     languages = persistent(
         sb.multiselect,
+        list,
         "Languages",
         LANGUAGES,
         None,
@@ -269,12 +267,13 @@ def sidebar_view() -> QuerySet:
     topics: list[str] = []
     if qs.topic_names:
         st.session_state[TOPICS] = [t for t in st.session_state.get(TOPICS) or [] if t in qs.topic_names]
-        topics = persistent(sb.multiselect, "Topics (none = all)", TOPICS, [], options=qs.topic_names)
+        topics = persistent(sb.multiselect, list, "Topics (none = all)", TOPICS, [], options=qs.topic_names)
     if MAX_CONCEPTS not in st.session_state:
         with guard("Reading the concept cap"):
             st.session_state[MAX_CONCEPTS] = appcore.default_max_concepts() or 0
     max_concepts = persistent(
         sb.number_input,
+        int,
         "Max concepts (0 = all)",
         MAX_CONCEPTS,
         0,
@@ -350,11 +349,11 @@ def model_picker(multi: bool) -> list[str]:
     if multi:
         stored = st.session_state.get(MODELS)
         st.session_state[MODELS] = defaults if stored is None else [k for k in stored if k in names]
-        chosen = persistent(sb.multiselect, "Models", MODELS, defaults, options=keys, format_func=names.get)
+        chosen = persistent(sb.multiselect, list, "Models", MODELS, defaults, options=keys, format_func=names.get)
     else:
         if st.session_state.get(MODEL) not in names:
             st.session_state[MODEL] = defaults[0] if defaults else keys[0]
-        chosen = [persistent(sb.selectbox, "Model", MODEL, keys[0], options=keys, format_func=names.get)]
+        chosen = [persistent(sb.selectbox, str, "Model", MODEL, keys[0], options=keys, format_func=names.get)]
     if unavailable:
         with sb.expander(f"{len(unavailable)} model(s) not available"):
             for info in unavailable:
@@ -410,7 +409,7 @@ def model_runs(keys: Sequence[str], qs: QuerySet) -> list[ModelRun]:
 
 def score_metrics(run: ModelRun, full: bool = True) -> None:
     """SA (95% CI in its help) and P@1 as ``st.metric`` tiles; ``full`` adds MRR and the view size."""
-    sa, ret = run.record.affinity[0], run.record.retrieval
+    sa, ret = run.affinity, run.retrieval
     tiles = st.columns(4 if full else 2)
     num = appcore.number_text
     sa_help = f"95% CI [{num(sa.ci_low)}, {num(sa.ci_high)}]; status {run.score_status}"
@@ -455,7 +454,7 @@ def selection_actions(selection: appcore.PointSelection) -> None:
 def sa_chart(runs: Sequence[ModelRun], title: str = "") -> go.Figure:
     """SA per model with a score (invalid runs have none) with its bootstrap CI, coloured by family."""
     ok = [r for r in runs if r.ok and np.isfinite(r.sa)]
-    results = [r.record.affinity[0] for r in ok]
+    results = [r.affinity for r in ok]
     return sa_bars(
         [r.key for r in ok],
         [a.sa for a in results],
@@ -498,6 +497,7 @@ def projection_controls() -> tuple[str, dict, int]:
     with st.sidebar.expander("Projection", expanded=False):
         method = persistent(
             st.selectbox,
+            str,
             "Method",
             "proj_method",
             "phate",
@@ -507,21 +507,26 @@ def projection_controls() -> tuple[str, dict, int]:
         knn, t, landmarks = 5, None, None
         if method == "phate":
             defaults = appcore.PHATE_APP_SETTINGS
-            knn = persistent(st.slider, "knn", "phate_knn", defaults["knn"], min_value=2, max_value=50)
+            knn = persistent(st.slider, int, "knn", "phate_knn", defaults["knn"], min_value=2, max_value=50)
             auto_t = persistent(
-                st.checkbox, "automatic t (knee of the von Neumann entropy)", "phate_auto_t", defaults["t"] == "auto"
+                st.checkbox,
+                bool,
+                "automatic t (knee of the von Neumann entropy)",
+                "phate_auto_t",
+                defaults["t"] == "auto",
             )
             if not auto_t:
-                t = persistent(st.slider, "t (diffusion time)", "phate_t", 10, min_value=1, max_value=100)
+                t = persistent(st.slider, int, "t (diffusion time)", "phate_t", 10, min_value=1, max_value=100)
             landmarks = persistent(
                 st.number_input,
+                int,
                 "landmarks (0 = none)",
                 "phate_landmarks",
                 defaults["n_landmark"],
                 min_value=0,
                 step=100,
             )
-        seed = persistent(st.number_input, "seed", "proj_seed", 0, min_value=0, step=1)
+        seed = persistent(st.number_input, int, "seed", "proj_seed", 0, min_value=0, step=1)
     n_landmark = int(landmarks) if landmarks else None
     return method, appcore.projection_settings(method, knn=int(knn), t=t, n_landmark=n_landmark), int(seed)
 
@@ -544,12 +549,30 @@ class Style:
     links: bool
 
 
+def scatter_view(
+    coords: np.ndarray, pts: appcore.Points, style: Style, title: str, highlight: np.ndarray | None = None
+) -> go.Figure:
+    """The app's 3D view of ``pts`` at ``coords`` (M, 3) in the sidebar's ``style``
+    (:func:`semanscope.plots.scatter3d`); ``highlight``: row ids drawn larger."""
+    return scatter3d(
+        coords,
+        pts.languages,
+        pts.texts,
+        pts.concept_ids,
+        links=style.links,
+        marker_size=style.marker_size,
+        opacity=style.opacity,
+        highlight=highlight,
+        title=title,
+    )
+
+
 def display_controls() -> Style:
     """Sidebar marker size / opacity / links controls."""
     with st.sidebar.expander("Display", expanded=False):
-        size = persistent(st.slider, "marker size", "marker_size", 3.0, min_value=1.0, max_value=12.0, step=0.5)
-        opacity = persistent(st.slider, "opacity", "opacity", 0.85, min_value=0.1, max_value=1.0, step=0.05)
-        links = persistent(st.checkbox, "link each concept's translations", "links", False)
+        size = persistent(st.slider, float, "marker size", "marker_size", 3.0, min_value=1.0, max_value=12.0, step=0.5)
+        opacity = persistent(st.slider, float, "opacity", "opacity", 0.85, min_value=0.1, max_value=1.0, step=0.05)
+        links = persistent(st.checkbox, bool, "link each concept's translations", "links", False)
     return Style(float(size), float(opacity), bool(links))
 
 
@@ -575,9 +598,11 @@ def camera_controls() -> dict:
             st.session_state["camera_preset"] = "plotly default"
         st.session_state["w:camera_preset"] = st.session_state["camera_preset"]
         st.selectbox("Preset", list(appcore.CAMERA_PRESETS), key="w:camera_preset", on_change=_apply_preset)
-        e = persistent(st.slider, "elevation", "cam_elev", round(elevation, 1), min_value=-90.0, max_value=90.0)
-        a = persistent(st.slider, "azimuth", "cam_azim", round(azimuth, 1), min_value=-180.0, max_value=180.0)
-        d = persistent(st.slider, "distance (zoom out)", "cam_dist", round(distance, 2), min_value=0.5, max_value=6.0)
+        e = persistent(st.slider, float, "elevation", "cam_elev", round(elevation, 1), min_value=-90.0, max_value=90.0)
+        a = persistent(st.slider, float, "azimuth", "cam_azim", round(azimuth, 1), min_value=-180.0, max_value=180.0)
+        d = persistent(
+            st.slider, float, "distance (zoom out)", "cam_dist", round(distance, 2), min_value=0.5, max_value=6.0
+        )
     return appcore.camera_from_view(float(e), float(a), float(d))
 
 
@@ -593,7 +618,7 @@ def table_downloads(df: pd.DataFrame, name: str, caption: str = "") -> None:
     """CSV (formula-safe), Markdown and LaTeX (booktabs) download buttons for a result table."""
     cols = st.columns(3)
     label = "tab:" + "".join(ch if ch.isalnum() else "-" for ch in name)
-    files = (
+    files: tuple[tuple[str, str | bytes, str, str], ...] = (
         ("CSV", to_csv(df), f"{name}.csv", "text/csv"),
         ("Markdown", to_markdown(df), f"{name}.md", "text/markdown"),
         ("LaTeX", to_latex(df, caption=caption, label=label), f"{name}.tex", "application/x-tex"),
@@ -633,7 +658,7 @@ def figure_downloads(
         for col, fmt in zip(cols[1:3], ("pdf", "svg"), strict=True):
             col.download_button(
                 f"Vector {fmt.upper()} (matplotlib)",
-                lambda fmt=fmt: vector(fmt),
+                partial(vector, fmt),
                 file_name=f"{name}.{fmt}",
                 mime="application/pdf" if fmt == "pdf" else "image/svg+xml",
                 key=f"dl:{name}:mpl-{fmt}",
@@ -644,17 +669,21 @@ def figure_downloads(
         if find_browser() is None:
             st.info(NO_BROWSER_HELP)
             return
-        fmt = st.radio("format", ["png", "svg", "pdf"], horizontal=True, key=f"kaleido-fmt:{name}")
+        image_fmt = st.radio("format", ["png", "svg", "pdf"], horizontal=True, key=f"kaleido-fmt:{name}") or "png"
         slot = f"kaleido:{name}"
         if st.button("Render", key=f"kaleido-go:{name}"):
             with guard("Image export"), st.spinner("Rendering with kaleido (starts a headless browser)..."):
-                st.session_state[slot] = (fmt, _figure_digest(fig), figure_to_image(fig, fmt, camera=camera))
+                st.session_state[slot] = (
+                    image_fmt,
+                    _figure_digest(fig),
+                    figure_to_image(fig, image_fmt, camera=camera),
+                )
         done = st.session_state.get(slot)
-        if done and done[0] == fmt and done[1] == _figure_digest(fig):
+        if done and done[0] == image_fmt and done[1] == _figure_digest(fig):
             st.download_button(
-                f"Download {fmt.upper()}",
+                f"Download {image_fmt.upper()}",
                 done[2],
-                file_name=f"{name}.{fmt}",
+                file_name=f"{name}.{image_fmt}",
                 key=f"dl:{name}:kaleido",
                 on_click="ignore",
                 icon=":material/download:",

@@ -54,11 +54,9 @@ class FakeEmbedder(Embedder):
 
 def write_range(directory: str, lo: int, hi: int, barrier) -> None:
     """Multiprocess worker: after ``barrier``, cache texts ``t{lo}..t{hi-1}`` of a 16-d fake model."""
-    from semanscope.cache import EmbeddingCache, encode_cached, store
+    from semanscope.cache import EmbeddingCache, encode_cached
 
-    store._WRITE_CHUNK = 20  # many short transactions so concurrent writers interleave
-    store._STORE_EVERY = 60
     emb = FakeEmbedder(dim=16)
     barrier.wait()
-    with EmbeddingCache(directory) as cache:
+    with EmbeddingCache(directory, write_every=20) as cache:  # many short transactions so writers interleave
         encode_cached(emb, [f"t{i}" for i in range(lo, hi)], cache)

@@ -41,11 +41,12 @@ def app(job: dict) -> int:
     from semanscope.data.builtin import load_builtin
     from semanscope.embeddings import embed_queryset
     from semanscope.models.registry import load_model
+    from semanscope.paths import EMBEDDINGS_SUBDIR
 
     model = load_model("tokenlearn-static")
     faq = load_builtin("faq")
     views = [appcore.select(faq, v.split(","), max_concepts=VIEW_CONCEPTS) for v in job["views"]]
-    directory = Path(job["cache"]) / cli.EMBEDDINGS_SUBDIR
+    directory = Path(job["cache"]) / EMBEDDINGS_SUBDIR
     cache = EmbeddingCache(directory)
     failures: list[str] = []
 

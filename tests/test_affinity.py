@@ -58,7 +58,9 @@ def reference(X, concept, lang, text_ids=None, metric="cosine"):
     for p, (l, m) in enumerate(zip(*iu, strict=True)):
         pair_sa[l, m] = pair_sa[m, l] = 1 / (1 + pair_v[:, p].mean() / h_pair[l, m])
     sr = v.mean() / h
-    sem_sr = np.std(v, ddof=1) / np.sqrt(N) / h
+    # Semanscope's propagated SEM: relative errors of V (over concepts) and H (over languages)
+    sem_v, sem_h = np.std(v, ddof=1) / np.sqrt(N), np.std(h_lang, ddof=1) / np.sqrt(L)
+    sem_sr = sr * np.sqrt((sem_v / v.mean()) ** 2 + (sem_h / h) ** 2)
     return dict(
         h_per_language=h_lang,
         h=h,

@@ -9,35 +9,23 @@ cached in-process, so only the first page pays for loading them.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("streamlit")
+from app_pages import fast_app, run_page  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from semanscope import appcore, ui  # noqa: E402
 from semanscope.models.base import ModelUnavailable  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 PAGES = ("app.py", "pages/1_Explore.py", "pages/2_Compare.py", "pages/3_Affinity.py", "pages/4_Data.py")
-TIMEOUT = 300
 
 
 @pytest.fixture(scope="module", autouse=True)
-def fast_app(tmp_path_factory):
-    patch = pytest.MonkeyPatch()
-    patch.setenv("SEMANSCOPE_MAX_CONCEPTS", "12")
-    patch.setenv("SEMANSCOPE_CACHE", str(tmp_path_factory.mktemp("semanscope-cache")))
-    yield
-    patch.undo()
-
-
-def run_page(page: str, **state) -> AppTest:
-    at = AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT)
-    for key, value in state.items():
-        at.session_state[key] = value
-    return at.run()
+def fast_settings(tmp_path_factory):
+    with fast_app(tmp_path_factory.mktemp("semanscope-cache")):
+        yield
 
 
 def clean(at: AppTest) -> None:

@@ -10,26 +10,11 @@ Skipped when /usr/bin/chromium or playwright is missing. The server is always st
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
+from streamlit_server import BROWSER_ARGS, CHROMIUM, POLL_MS, SETTLED, settle_arg, streamlit_server
 
-CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[1]
-BROWSER_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 WAIT_MS = 120_000  # longest wait for one page run (first run loads a model and runs PHATE)
 
 if not os.access(CHROMIUM, os.X_OK):
@@ -37,74 +22,15 @@ if not os.access(CHROMIUM, os.X_OK):
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    port = free_port()
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    env = {
-        **os.environ,
-        "SEMANSCOPE_MAX_CONCEPTS": "20",
-        "SEMANSCOPE_CACHE": str(tmp_path_factory.mktemp("cache")),
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.address",
-        "127.0.0.1",
-        "--server.port",
-        str(port),
-        "--server.headless",
-        "true",
-    ]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start: {log.read_text(errors='replace')[-2000:]}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+    with streamlit_server(tmp_path_factory.mktemp("server"), max_concepts=20) as running:
+        yield running.url
 
 
 def settle(page) -> None:
-    """Wait until the script has finished running: the app reports ``notRunning`` for a second
-    in a row and no "Running..." status widget is shown."""
-    deadline = time.monotonic() + WAIT_MS / 1000
-    page.wait_for_timeout(400)
-    quiet = 0
-    while quiet < 5:
-        idle = page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').count() == 1
-        running = page.locator('[data-testid="stStatusWidget"]').filter(has_text="Running").count() > 0
-        quiet = quiet + 1 if idle and not running else 0
-        if time.monotonic() > deadline:
-            raise AssertionError("the page did not finish running in time")
-        page.wait_for_timeout(200)
+    """Wait until the script run has finished (:data:`streamlit_server.SETTLED`)."""
+    page.wait_for_function(SETTLED, arg=settle_arg(), polling=POLL_MS, timeout=WAIT_MS)
 
 
 def scores(page) -> list[str]:

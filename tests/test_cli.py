@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from semanscope import cli
+from semanscope.paths import XQUAD_DEFAULT
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -85,7 +86,7 @@ def _strip_runtime(value):
 
 
 def test_same_command_twice_gives_identical_numbers(capsys, tmp_path):
-    xquad = Path(cli.XQUAD_DEFAULT)
+    xquad = XQUAD_DEFAULT
     common = [
         "study",
         "--models",

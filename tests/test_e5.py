@@ -36,6 +36,14 @@ EXTRA_SCRIPTS = (
 )
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _tmp_hash_store(tmp_path_factory):
+    """Keep file-hash records out of the repository's cache folder."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SEMANSCOPE_CACHE", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
 def _xquad_rows() -> list[dict[str, str]]:
     if not XQUAD.is_file():
         pytest.skip(f"{XQUAD} not present")
@@ -424,20 +432,22 @@ def test_distill_tiny_vocabulary(st_dir, tmp_path):
     model = StaticModel.from_pretrained(str(out))
     meta = json.loads((out / "semanscope_meta.json").read_text())
     row = model.tokenizer.get_vocab()
-    assert set(keep) <= set(row) and len(row) <= len(keep) + 5  # + some of <s> <pad> </s> <unk> <mask>
+    assert set(keep) <= set(row) and len(row) <= len(keep) + 8  # + the prompt's and special pieces
     assert meta["vocab_size"] == model.embedding.shape[0] == len(row)
     total = calls[0][1]
     assert calls[0] == (1, total) and calls[-1] == (total, total) and len(calls) >= len(row) // 256 + 2
     assert all(t == total for _, t in calls) and [d for d, _ in calls] == sorted(d for d, _ in calls)
     assert meta["pca_dims"] is None and meta["model2vec_version"] and meta["source_vocab_size"] == 250002
-    # without PCA each row is the SIF-scaled mean of the transformer's <s> piece </s> states
+    # without PCA each row is the SIF-scaled state of the piece in <s> query: piece </s> (e5's prompt)
+    assert meta["prompt"] == "query: "
     bert = AutoModel.from_pretrained(str(st_dir), add_pooling_layer=False).eval()
     full = json.loads((st_dir / "tokenizer.json").read_text())["model"]["vocab"]
     old_id = {p: i for i, (p, _) in enumerate(full)}
     probe = keep[:: max(1, len(keep) // 12)]
-    ids = torch.tensor([[0, old_id[p], 2] for p in probe])
+    prompt = [old_id[p] for p in ("▁que", "ry", ":")]  # "query:" as e5's tokenizer splits it
+    ids = torch.tensor([[0, *prompt, old_id[p], 2] for p in probe])
     with torch.inference_mode():
-        ref = bert(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state.mean(1).numpy()
+        ref = bert(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state[:, 4].numpy()
     got = np.asarray(model.embedding, dtype=np.float32)[[row[p] for p in probe]]
     cos = np.einsum("ij,ij->i", got, ref) / (np.linalg.norm(got, axis=1) * np.linalg.norm(ref, axis=1))
     assert cos.min() > 0.999

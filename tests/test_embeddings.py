@@ -10,7 +10,7 @@ from fake_embedder import FakeEmbedder
 
 from semanscope.cache import EmbeddingCache
 from semanscope.data.queryset import QuerySet
-from semanscope.embeddings import embed_queryset, text_ids
+from semanscope.embeddings import embed_by_language, embed_queryset, text_ids
 
 XQUAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "xquad" / "questions.csv"
 
@@ -86,6 +86,20 @@ def test_progress_counts_unique_texts(qs, language_aware):
     assert {t for _, t in calls} == {total}
     done = [d for d, _ in calls]
     assert done == sorted(done) and done[-1] == total
+
+
+@pytest.mark.parametrize("language_aware", [False, True])
+def test_embed_by_language_aligns_rows_and_shares_texts_across_languages(language_aware):
+    emb = FakeEmbedder(language_aware=language_aware)
+    texts = {"en": ["taxi", "car"], "de": ["Taxi", "taxi", "Auto"], "fr": []}
+    out = embed_by_language(texts, emb, batch_size=2)
+    assert list(out) == ["en", "de", "fr"] and out["fr"].shape == (0, emb.dim)
+    for code, group in texts.items():
+        assert out[code].dtype == np.float32
+        for k, text in enumerate(group):
+            np.testing.assert_array_equal(out[code][k], emb.expected(text, code))
+    encoded = [t for _, t in emb.encoded]
+    assert len(encoded) == (5 if language_aware else 4)  # "taxi" is encoded once without a language
 
 
 def test_text_ids_match_language_and_text(qs):

@@ -16,7 +16,15 @@ from semanscope.plots.export import ExportUnavailable, figure_to_html, figure_to
 from semanscope.plots.mpl import camera_to_view, scatter_to_vector
 from semanscope.plots.palette import language_color
 from semanscope.plots.scatter import scatter3d
-from semanscope.plots.tables import escape_formula, format_ci, latex_escape, to_csv, to_latex, to_markdown
+from semanscope.plots.tables import (
+    escape_formula,
+    format_ci,
+    latex_escape,
+    markdown_escape,
+    to_csv,
+    to_latex,
+    to_markdown,
+)
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
@@ -196,6 +204,19 @@ def test_markdown_table_format(results):
         "|  Tab            |       |   5 |\n"  # tab -> space, NaN -> empty
         "| a\\|b            |  0.13 |   8 |\n"  # pipe escaped
     )
+
+
+def test_markdown_escape_neutralises_markup_in_text_and_tables():
+    text = "<img src=x onerror=alert(1)> *b* _i_ [l](javascript:x) `c` a|b \\ & ~s~\nnext"
+    escaped = markdown_escape(text)
+    assert escaped == (
+        "&#60;img src=x onerror=alert(1)&#62; &#42;b&#42; &#95;i&#95; &#91;l&#93;(javascript:x) &#96;c&#96; "
+        "a&#124;b &#92; &#38; &#126;s&#126; next"
+    )
+    assert not set(escaped) & set("<>*_[]`|\\~\n")
+    table = to_markdown(pd.DataFrame({"name": [markdown_escape("a|b<i>")], "v": [1]}))
+    assert "a&#124;b&#60;i&#62;" in table and table.count("|") == 9  # only the table's own pipes
+    assert markdown_escape("plain text, 1.5 (ok)") == "plain text, 1.5 (ok)"
 
 
 def test_latex_escaping_and_booktabs():

@@ -1,6 +1,21 @@
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
-from semanscope.data.languages import LANGUAGES, UnknownLanguage, language_name, normalize_language, script_of
+from semanscope.data.languages import (
+    ALIASES,
+    LANGUAGES,
+    SUPPORTED_CODES,
+    UnknownLanguage,
+    language_name,
+    normalize_language,
+    script_of,
+)
+
+SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "semanscope-samples"
 
 REQUIRED = (
     "en de es fr ru zh ja ar hi ko th tr el vi ro it pt nl pl uk cs sv da fi no hu he fa id ms bn ta te ur sw".split()
@@ -45,10 +60,95 @@ def test_table_covers_required_languages():
         ("nb", "no"),
         ("enu", "en"),  # the original Semanscope's file-name codes
         ("chn", "zh"),
+        ("grk", "el"),
+        ("english", "en"),  # the original Semanscope's column names
+        ("in", "id"),  # deprecated ISO 639-1 codes
+        ("ji", "yi"),
+        ("nob", "no"),  # Semanscope keys Norwegian by the macrolanguage
+        ("Norwegian Bokmål", "no"),
+        ("tgl", "tl"),  # ... and Tagalog as tl (langcodes: fil)
+        ("Filipino", "tl"),
+        ("fil", "tl"),
+        ("ekk", "et"),  # individual languages of a macrolanguage
+        ("lvs", "lv"),
+        ("zsm", "ms"),
+        ("swh", "sw"),
+        ("uzn", "uz"),
+        ("khk", "mn"),
+        ("Mandarin", "zh"),
+        ("Mandarin Chinese", "zh"),
+        ("Modern Standard Arabic", "ar"),
+        ("Hindi", "hi"),  # a name that means different languages in different languages
+        ("Malti", "mt"),  # Maltese in Maltese, another language in English
+        ("Azeri", "az"),
+        ("Bangla", "bn"),
+        ("Castilian", "es"),
+        ("Flemish", "nl"),
+        ("Moldavian", "ro"),
+        ("Kirghiz", "ky"),
+        ("Irish Gaelic", "ga"),
+        ("allemand", "de"),  # names in other languages
+        ("Französisch", "fr"),
+        ("汉语", "zh"),  # Semanscope's aliases for names language-data lacks
+        ("漢語", "zh"),
+        ("Bahasa Melayu", "ms"),
+        ("Basa Jawa", "jv"),
+        ("Oʻzbekcha", "uz"),
+        ("Azərbaycanca", "az"),
+        ("english-US", "en"),  # the part before the first '-'
+        ("de-" + "a" * 5000, "de"),
     ],
 )
 def test_normalize_language(label, code):
     assert normalize_language(label) == code
+
+
+def test_every_code_and_alias_maps_to_a_supported_language():
+    assert list(SUPPORTED_CODES) == sorted(set(SUPPORTED_CODES)) == list(LANGUAGES)
+    assert all(normalize_language(code) == code for code in SUPPORTED_CODES)
+    assert set(ALIASES.values()) <= set(SUPPORTED_CODES)
+    for label, code in ALIASES.items():
+        assert normalize_language(label.upper()) == code
+
+
+@pytest.mark.parametrize(
+    "label",
+    ["Germanic", "English notes", "frenchfries", "notes", "verified", "relation_type", "word1_en", "nynorsk", "sgn-de"],
+)
+def test_only_whole_names_and_supported_languages(label):
+    """langcodes.find guesses from prefixes ("Germanic" -> German); Semanscope reads whole names only."""
+    with pytest.raises(UnknownLanguage):
+        normalize_language(label)
+
+
+@pytest.mark.parametrize("label", ["de\x00", "German\x00", "\x00", "\ud800", "x" * 10_000, "(", "-"])
+def test_hostile_labels_are_unknown(label):
+    with pytest.raises(UnknownLanguage):
+        normalize_language(label)
+
+
+def test_original_semanscope_column_names():
+    files = sorted(SAMPLES.glob("*-SA.csv"))
+    if not files:
+        pytest.skip(f"no *-SA.csv in {SAMPLES}")
+    expected = {"english": "en", "chinese": "zh", "spanish": "es", "german": "de", "french": "fr"}
+    expected |= {"arabic": "ar", "korean": "ko", "russian": "ru", "turkish": "tr"}
+    for path in files:
+        with open(path, encoding="utf-8") as fh:
+            header = next(csv.reader(fh))
+        languages = [name for name in header if name != "human"]
+        assert languages and {name: normalize_language(name) for name in languages} == {
+            name: expected[name] for name in languages
+        }
+
+
+def test_importing_the_module_does_not_import_langcodes():
+    code = (
+        "import sys, semanscope.data.languages as m; "
+        "assert 'langcodes' not in sys.modules and 'language_data' not in sys.modules; "
+        "m.normalize_language('de'); assert 'langcodes' in sys.modules and 'language_data.name_data' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 @pytest.mark.parametrize("label", ["klingon", "xx", "", "   ", "zz-CN"])
@@ -64,6 +164,15 @@ def test_names_and_scripts():
     assert language_name("de") == "German"
     assert language_name("deu") == "German"
     assert language_name("zh-CN") == "Chinese"
+    assert [language_name(code) for code in ("bn", "tl", "no", "fa", "el", "my", "ky")] == [
+        "Bengali",
+        "Tagalog",
+        "Norwegian",
+        "Persian",
+        "Greek",
+        "Burmese",
+        "Kyrgyz",
+    ]
     expected = {
         "en": "Latin",
         "ru": "Cyrillic",
@@ -81,6 +190,10 @@ def test_names_and_scripts():
         "bn": "Bengali",
         "ta": "Tamil",
         "te": "Telugu",
+        "am": "Ethiopic",
+        "my": "Myanmar",
+        "sr": "Cyrillic",
+        "pa": "Gurmukhi",
     }
     assert {code: script_of(code) for code in expected} == expected
     with pytest.raises(UnknownLanguage):

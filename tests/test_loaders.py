@@ -12,10 +12,12 @@ import pytest
 
 from semanscope.data import validation
 from semanscope.data.encoding import as_source
+from semanscope.data.languages import LANGUAGES
 from semanscope.data.loaders import FORMATS, QuerySetError, detect_format, load_queryset, safe_upload_name
 from semanscope.data.validation import LONG_TEXT_CHARS
 
 XQUAD_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "xquad" / "questions.csv"
+SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "semanscope-samples"
 
 WIDE = (
     "id,topic,en,de,fr\n"
@@ -70,7 +72,7 @@ def test_missing_id_column_generates_row_ids(tmp_path):
     assert qs.topics == (None, None, None)
 
 
-def test_semanscope_sa_csv_with_names_alternatives_labels_and_human_column(tmp_path):
+def test_semanscope_sa_csv_with_names_alternatives_label_and_empty_human_column(tmp_path):
     content = (
         "word,english,chinese,spanish,human\n"
         "aunt,aunt,阿姨|姑姑|姨妈,tía,\n"
@@ -85,8 +87,10 @@ def test_semanscope_sa_csv_with_names_alternatives_labels_and_human_column(tmp_p
     assert qs.cells[1][2] == ("niño", "chico")
     report = "\n".join(result.report)
     assert "'english' -> en" in report and "'chinese' -> zh" in report
-    assert "'word' read as concept labels" in report
-    assert "ignored column(s)/key(s): 'human'" in report
+    assert "kept column(s) 'word' as per-concept metadata" in report
+    assert qs.metadata == {"word": ("aunt", "boy", "bride")}
+    assert "dropped metadata column(s) with no value at all: 'human'" in report
+    assert "split 3 cell(s) on '|' into alternatives, in 2 row(s): row 1, row 2" in report
     assert load_queryset(write(tmp_path, "x.csv", content), format="sa").queryset.cells == qs.cells
 
 
@@ -144,6 +148,149 @@ def test_upload_file_object_keeps_stream_open():
     qs = load_queryset(upload).queryset
     assert qs.name == "my set" and qs.provenance["source"] == "my set.csv"
     assert not upload.closed and qs.n_concepts == 3
+
+
+# ------------------------------------------------------------------ comments, metadata, escaped pipes
+
+
+def test_comment_lines_before_and_after_the_header_are_skipped_and_counted(tmp_path):
+    content = (
+        "# Control dataset for semantic-affinity calibration\n"  # before the header, one cell
+        "  # indented, with more cells,,\n"
+        "chinese,english,german\n"
+        "一,one|unity,eins\n"
+        "#丨,vertical line,\n"  # a commented-out data row (ICML-4-zinets)
+        "二,two,zwei\n"
+        '# a comment with an unbalanced "quote\n'
+        '"#3",#three,drei\n'  # quoted first cell and '#' in another cell: data
+        ",#four,vier\n"  # '#' in the second cell: data
+    )
+    result = load_queryset(write(tmp_path, "zinets-SA.csv", content))
+    qs = result.queryset
+    assert qs.n_concepts == 4 and qs.languages == ("zh", "en", "de")
+    assert qs.cells[2] == (("#3",), ("#three",), ("drei",))
+    assert qs.cells[3] == ((), ("#four",), ("vier",))
+    assert "skipped 4 comment line(s) starting with '#': line 1, line 2, line 5, line 7" in result.report
+    # rows count data rows only; locations name the file line
+    ragged = content + "五,five\n"
+    assert "row 5 (line 10) has 2 columns, expected 3" in load_error(write(tmp_path, "ragged.csv", ragged))
+
+
+def test_hash_line_inside_a_quoted_cell_is_data_and_comment_only_file_is_an_error(tmp_path):
+    content = 'en,de\n"first line\n# second line",eins\n# comment\ntwo,zwei\nthree,drei\n'
+    result = load_queryset(write(tmp_path, "multi.csv", content))
+    assert result.queryset.cells[0][0] == ("first line\n# second line",)
+    assert "skipped 1 comment line(s) starting with '#': line 4" in result.report
+    assert result.queryset.n_concepts == 3
+    assert "only comment lines, no header" in load_error(write(tmp_path, "c.csv", "# a\n# b\n"))
+    tsv = load_queryset(write(tmp_path, "t.tsv", "en\tde\n\t#x\n# c\tz\na\tb\nc\td\n")).queryset
+    assert tsv.cells[0] == ((), ("#x",)) and tsv.n_concepts == 3  # tab-led '#' is in the second cell
+
+
+def test_repeated_header_lines_are_skipped_and_reported(tmp_path):
+    content = WIDE + "id,topic,en,de,fr\nq4,food,milk,Milch,lait\n"
+    result = load_queryset(write(tmp_path, "concat.csv", content))
+    assert result.queryset.ids == ("q1", "q2", "q3", "q4")
+    assert "skipped 1 repeated header line(s): line 5" in result.report
+
+
+def test_non_language_columns_are_kept_as_metadata(tmp_path):
+    content = (
+        "english,chinese,spanish,category,difficulty,cultural-sensitivity,human,notes\n"
+        "honor,荣誉,honor,social-relations,high,high,0.9,\n"
+        "awkward,尴尬,incómodo,untranslatable,,medium,,\n"
+        "rice,米饭,arroz, food ,low,low,0.4,\n"
+    )
+    result = load_queryset(write(tmp_path, "nuance-v0-SA.csv", content))
+    qs = result.queryset
+    assert qs.languages == ("en", "zh", "es")
+    assert qs.metadata == {
+        "category": ("social-relations", "untranslatable", "food"),
+        "difficulty": ("high", None, "low"),
+        "cultural-sensitivity": ("high", "medium", "low"),
+        "human": ("0.9", None, "0.4"),
+    }
+    report = "\n".join(result.report)
+    assert "kept column(s) 'category', 'difficulty', 'cultural-sensitivity', 'human' as per-concept metadata" in report
+    assert "dropped metadata column(s) with no value at all: 'notes'" in report
+    assert all(t in qs.items().texts for t in ("honor", "米饭")) and "food" not in qs.items().texts  # not embedded
+    sub = qs.subset(languages=["es", "en"], concept_ids=["row-00003", "row-00001"])
+    assert sub.ids == ("row-00001", "row-00003") and sub.metadata["category"] == ("social-relations", "food")
+    frame = qs.to_frame()
+    assert list(frame.columns) == ["id", "topic", "en", "zh", "es", *qs.metadata]
+    assert frame["difficulty"].isna().tolist() == [False, True, False]
+    path = tmp_path / "roundtrip.csv"
+    frame.to_csv(path, index=False)
+    again = load_queryset(path).queryset
+    assert again.metadata == qs.metadata and again.cells == qs.cells and again.ids == qs.ids
+
+
+def test_metadata_in_json_lines_nested_objects_and_parquet(tmp_path):
+    lines = [
+        {"id": "a", "en": "one", "de": "eins", "level": 1, "tags": ["x", "y"]},
+        {"id": "b", "en": "two", "de": "zwei", "level": None},
+        {"id": "c", "texts": {"en": "three", "de": "drei"}, "level": 3.5, "source": "web"},
+    ]
+    jl = load_queryset(write(tmp_path, "m.jsonl", "\n".join(json.dumps(o) for o in lines))).queryset
+    assert jl.languages == ("en", "de")
+    assert jl.metadata == {
+        "level": ("1", None, "3.5"),
+        "tags": ('["x","y"]', None, None),
+        "source": (None, None, "web"),
+    }
+    nested_language = '{"id": 1, "en": "x", "texts": {"en": "a", "de": "b"}}\n'
+    assert "key 'en' is a language outside 'texts'" in load_error(write(tmp_path, "n.jsonl", nested_language))
+    not_language = '{"id": 1, "texts": {"en": "a", "category": "b"}}\n'
+    assert "key in 'texts' 'category' is not a language" in load_error(write(tmp_path, "t.jsonl", not_language))
+    table = pa.table({"en": ["a", "b", "c"], "es": ["x", "y", "z"], "level": [1, 2, None]})
+    pq.write_table(table, tmp_path / "m.parquet")
+    assert load_queryset(tmp_path / "m.parquet").queryset.metadata == {"level": ("1", "2", None)}
+
+
+def test_escaped_pipe_is_a_literal_and_split_cells_are_counted(tmp_path):
+    content = "en,de\nC++\\|C#|Java,C++\\|C#\na|b|c,x|y\nplain,text\ntrailing\\,back\\slash\n"
+    result = load_queryset(write(tmp_path, "pipes.csv", content))
+    qs = result.queryset
+    assert qs.cells[0] == (("C++|C#", "Java"), ("C++|C#",))
+    assert qs.cells[1] == (("a", "b", "c"), ("x", "y"))
+    assert qs.cells[3] == (("trailing\\",), ("back\\slash",))  # other backslashes are kept as they are
+    assert "split 3 cell(s) on '|' into alternatives, in 2 row(s): row 1, row 2" in result.report
+    assert "2 cell(s) hold an escaped literal pipe '\\|', kept as '|'" in result.report
+    # to_frame escapes literal pipes, so writing it out and loading it back gives the same set
+    path = tmp_path / "roundtrip.csv"
+    qs.to_frame().to_csv(path, index=False)
+    assert load_queryset(path).queryset.cells == qs.cells
+
+
+def test_queryset_metadata_survives_selection_and_is_checked():
+    from semanscope.data.queryset import QuerySet
+    from semanscope.study import select_queryset
+
+    rows = [(f"c{i}", [f"e{i}", f"d{i}" if i != 2 else ""], None) for i in range(5)]
+    qs = QuerySet.from_rows("m", ("en", "de"), rows, metadata={"level": ["a", "b", "c", None, "e"]})
+    selected = select_queryset(qs, max_concepts=3, seed=1)
+    assert selected.metadata["level"] == tuple(qs.metadata["level"][qs.ids.index(cid)] for cid in selected.ids)
+    with pytest.raises(ValueError, match="one value per concept"):
+        QuerySet.from_rows("m", ("en", "de"), rows, metadata={"level": ["a"]})
+    with pytest.raises(ValueError, match="clash"):
+        QuerySet.from_rows("m", ("en", "de"), rows, metadata={"EN": ["a"] * 5})
+
+
+@pytest.mark.skipif(not SAMPLES.is_dir(), reason="shared Semanscope samples not available")
+@pytest.mark.parametrize(
+    "name", ["ICML-1-peterg-v0-SA.csv", "NeurIPS-01-family-relations-SA.csv", "NeurIPS-01-family-relations-v2.5-SA.csv"]
+)
+def test_original_semanscope_sa_samples_load_one_concept_per_data_row(name):
+    path = SAMPLES / name
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    data_rows = [line for line in lines[1:] if line.strip() and not line.lstrip().startswith("#")]
+    result = load_queryset(path)
+    qs = result.queryset
+    assert qs.n_concepts == len(data_rows)
+    expected = [cell.strip() for cell in lines[0].split(",") if cell.strip() != "human"]
+    assert [LANGUAGES[code].name.casefold() for code in qs.languages] == expected
+    first = next(csv.reader([data_rows[0]]))
+    assert qs.cells[0] == tuple(tuple(dict.fromkeys(p.strip() for p in c.split("|"))) for c in first[: qs.n_languages])
 
 
 # ------------------------------------------------------------------ encodings and line endings
@@ -229,11 +376,26 @@ def test_duplicate_columns(tmp_path, header, names):
         assert name in message
 
 
-def test_unknown_language_column_is_named(tmp_path):
-    message = load_error(write(tmp_path, "klingon.csv", "id,en,Klingon\nq1,a,b\nq2,a,b\nq3,a,b\n"))
-    assert "column 3 'Klingon'" in message and "ISO 639-1" in message
+def test_code_shaped_unknown_column_is_an_error_other_names_are_metadata(tmp_path):
+    # 'jp' is shaped like a language code: most likely a mistyped language (ja), never silently metadata
+    path = write(tmp_path, "jp.csv", "id,en,de,jp\nq1,a,b,c\nq2,a,b,c\nq3,a,b,c\n")
+    message = load_error(path)
+    assert "column 4 'jp' is not a language" in message and "ISO 639-1" in message and "metadata=['jp']" in message
+    kept = load_queryset(path, metadata=["JP"])
+    assert kept.queryset.languages == ("en", "de") and kept.queryset.metadata == {"jp": ("c", "c", "c")}
+    for header in ("xx-YY", "cn", "zz_Latn"):
+        assert f"column 3 {header!r} is not a language" in load_error(
+            write(tmp_path, "x.csv", f"en,de,{header}\na,b,c\na,b,c\na,b,c\n")
+        )
     jl = write(tmp_path, "k.jsonl", '{"id": 1, "en": "a", "de": "b"}\n{"id": 2, "en": "a", "tlh": "b"}\n')
-    assert "line 2: key 'tlh'" in load_error(jl)
+    assert "line 2: key 'tlh' is not a language" in load_error(jl)
+    # a longer unknown name is metadata; when that leaves fewer than 2 languages the error says so
+    message = load_error(write(tmp_path, "klingon.csv", "id,en,Klingon\nq1,a,b\nq2,a,b\nq3,a,b\n"))
+    assert "found 1 (en)" in message and "'Klingon' were read as metadata" in message
+    # metadata= also claims a header that is a language label, and must name existing columns
+    qs = load_queryset(write(tmp_path, "cat.csv", "en,de,fr,cat\na,b,c,x\na,b,c,y\na,b,c,z\n"), metadata=["cat"])
+    assert qs.queryset.languages == ("en", "de", "fr") and qs.queryset.metadata["cat"] == ("x", "y", "z")
+    assert "metadata column(s) 'pos' not in the file" in load_error(path, metadata=["jp", "pos"])
 
 
 def test_empty_language_column_is_dropped_then_languages_rechecked(tmp_path):

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from semanscope.models import registry, setup
+from semanscope.models import fingerprint, registry, setup
 from semanscope.models.base import ModelUnavailable
 from semanscope.models.build_static import save_model2vec
 from semanscope.models.static import Model2VecEmbedder
@@ -131,17 +131,51 @@ def test_file_digest_is_sha256_and_follows_changes(tmp_path):
 
     f = tmp_path / "w.bin"
     f.write_bytes(b"abc")
-    assert registry.file_digest(f) == hashlib.sha256(b"abc").hexdigest()
-    store = json.loads((registry.default_cache_dir() / registry.HASH_CACHE_FILE).read_text())
+    assert fingerprint.file_digest(f) == hashlib.sha256(b"abc").hexdigest()
+    store = json.loads(fingerprint.default_hash_store().read_text())
     assert store[str(f.resolve())]["sha256"] == hashlib.sha256(b"abc").hexdigest()
     f.write_bytes(b"abcd")
-    assert registry.file_digest(f) == hashlib.sha256(b"abcd").hexdigest()
+    assert fingerprint.file_digest(f) == hashlib.sha256(b"abcd").hexdigest()
+
+
+def test_file_digest_store_argument_ignores_bad_records(tmp_path):
+    import hashlib
+
+    f = tmp_path / "w.bin"
+    f.write_bytes(b"weights")
+    good = hashlib.sha256(b"weights").hexdigest()
+    store = tmp_path / "elsewhere" / "hashes.json"
+    assert fingerprint.file_digest(f, store) == good
+    record = json.loads(store.read_text())[str(f.resolve())]
+    st = f.stat()
+    assert record == {
+        "size": 7,
+        "mtime_ns": st.st_mtime_ns,
+        "ctime_ns": st.st_ctime_ns,
+        "inode": st.st_ino,
+        "sha256": good,
+    }
+    assert (
+        not fingerprint.default_hash_store().is_file()
+        or str(f.resolve()) not in fingerprint.default_hash_store().read_text()
+    )
+
+    bad = tmp_path / "bad.json"  # a record with a non-string digest, and one for another stamp
+    bad.write_text(json.dumps({str(f.resolve()): {**record, "sha256": 5}}))
+    assert fingerprint.file_digest(f, bad) == good
+    stale = tmp_path / "stale.json"
+    stale.write_text(json.dumps({str(f.resolve()): {**record, "inode": -1, "sha256": "0" * 64}}))
+    assert fingerprint.file_digest(f, stale) == good
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text("[not, json")
+    assert fingerprint.file_digest(f, garbage) == good
+    assert json.loads(garbage.read_text())[str(f.resolve())]["sha256"] == good
 
 
 def test_make_fingerprint_is_canonical():
-    a = registry.make_fingerprint("m", {"x": 1, "y": [1, 2]})
-    assert a == registry.make_fingerprint("m", {"y": [1, 2], "x": 1})
-    assert a.startswith("m@") and a != registry.make_fingerprint("m", {"x": 2, "y": [1, 2]})
+    a = fingerprint.make_fingerprint("m", {"x": 1, "y": [1, 2]})
+    assert a == fingerprint.make_fingerprint("m", {"y": [1, 2], "x": 1})
+    assert a.startswith("m@") and a != fingerprint.make_fingerprint("m", {"x": 2, "y": [1, 2]})
 
 
 # --------------------------------------------------------------------------- model2vec + fingerprints

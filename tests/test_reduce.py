@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
+from cache_tamper import pickle_payload, update_values
 
 import semanscope.reduce.cache as cache_mod
+from semanscope.cache import CacheRepairedWarning, CacheUnavailableWarning
 from semanscope.reduce import ProjectionCache, available_methods, project, project_cached, resolve_settings
 from semanscope.reduce.projection import l2_normalize_rows, pca
 
@@ -220,9 +224,110 @@ def test_cache_lru_eviction_and_disk_persistence(X, counted, tmp_path):
     reopened.close()
 
 
+def test_cache_shared_by_threads_keeps_its_counts_and_bound(tmp_path):
+    """Eight threads get/put on overlapping keys of one cache (as the app's sessions do): every
+    lookup is counted once, memory stays within ``max_items`` and a hit is that key's array."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    cache = ProjectionCache(max_items=4, directory=tmp_path)
+    arrays = {f"k{i}": np.full((3, 2), float(i)) for i in range(10)}
+    lookups_per_thread = 400
+
+    def worker(seed: int) -> list[str]:
+        wrong = []
+        rng = np.random.default_rng(seed)
+        for _ in range(lookups_per_thread):
+            key = f"k{rng.integers(10)}"
+            value = cache.get(key)
+            if value is None:
+                cache.put(key, arrays[key])
+            elif not np.array_equal(value, arrays[key]):
+                wrong.append(key)
+            assert len(cache) <= cache.max_items
+        return wrong
+
+    with ThreadPoolExecutor(8) as pool:
+        wrong = [k for found in pool.map(worker, range(8)) for k in found]
+    cache.close()
+    assert not wrong
+    assert cache.hits + cache.misses == 8 * lookups_per_thread
+    assert len(cache) == cache.max_items
+
+
 def test_cache_reports_progress_on_hit(X):
     cache = ProjectionCache()
     project_cached(X, "pca", cache=cache)
     calls: list[float] = []
     project_cached(X, "pca", cache=cache, progress=lambda msg, frac: calls.append(frac))
     assert calls == [1.0]
+
+
+# ---------------------------------------------------------------------- damaged or unusable disk cache
+def test_pickled_projection_never_runs_code(X, counted, tmp_path):
+    marker = tmp_path / "pwned"
+    cache = ProjectionCache(directory=tmp_path / "proj")
+    expected = project_cached(X, "pca", cache=cache)
+    cache.close()
+    assert update_values(tmp_path / "proj", "?", (pickle_payload(marker),)) == 1
+    reopened = ProjectionCache(directory=tmp_path / "proj")
+    with pytest.warns(CacheRepairedWarning, match="damaged projection"):
+        np.testing.assert_array_equal(project_cached(X, "pca", cache=reopened), expected)
+    reopened.close()
+    assert not marker.exists() and counted["n"] == 2
+
+
+@pytest.mark.parametrize("damage", ["substr(value, 1, length(value) / 2)", "zeroblob(length(value))"])
+def test_damaged_projection_is_recomputed_and_replaced(X, counted, tmp_path, damage):
+    cache = ProjectionCache(directory=tmp_path / "proj")
+    expected = project_cached(X, "pca", cache=cache)
+    cache.close()
+    assert update_values(tmp_path / "proj", damage) == 1
+    reopened = ProjectionCache(directory=tmp_path / "proj")
+    with pytest.warns(CacheRepairedWarning):
+        np.testing.assert_array_equal(project_cached(X, "pca", cache=reopened), expected)
+    (problem,) = reopened.problems()
+    assert problem.kind == "repaired" and "damaged projection" in problem.message
+    reopened.close()
+    again = ProjectionCache(directory=tmp_path / "proj")  # after another restart: the row was replaced
+    np.testing.assert_array_equal(project_cached(X, "pca", cache=again), expected)
+    assert counted["n"] == 2 and again.hits == 1 and not again.problems()
+    again.close()
+
+
+def test_projection_cache_on_an_unusable_folder_stays_in_memory(X, counted, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.warns(CacheUnavailableWarning, match="cannot open the projection cache"):
+        cache = ProjectionCache(directory=blocker / "proj")
+    project_cached(X, "pca", cache=cache)
+    project_cached(X, "pca", cache=cache)
+    assert counted["n"] == 1 and [p.kind for p in cache.problems()] == ["unavailable"]
+
+
+def test_projection_cache_shared_by_threads(tmp_path):
+    """Sessions of the app share one cache: concurrent get/put on a tiny LRU never fail and
+    always return the value stored under the key."""
+    cache = ProjectionCache(max_items=2, directory=tmp_path / "proj")
+    values = {f"k{i}": np.full((4, 3), float(i)) for i in range(6)}
+    errors: list[BaseException] = []
+
+    def work(offset: int) -> None:
+        try:
+            for round_ in range(30):
+                key = f"k{(offset + round_) % 6}"
+                got = cache.get(key)
+                if got is None:
+                    cache.put(key, values[key])
+                else:
+                    np.testing.assert_array_equal(got, values[key])
+        except BaseException as exc:  # surfaced in the main thread below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    cache.close()
+    assert not errors
+    assert cache.hits + cache.misses == 4 * 30 and len(cache) == 2

@@ -11,7 +11,7 @@ import pytest
 from test_study import ConceptEmbedder, synthetic_set
 
 from semanscope.report import _change, answer, pairs_by_gap, write_report
-from semanscope.study import run_suite
+from semanscope.study import StudyOptions, run_suite
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def suite():
         ConceptEmbedder("toy-en", "contextual", 0.8, english_only=True),
         ConceptEmbedder("broken", "static", 1.0, fail=True),
     ]
-    return run_suite(sets, models, seed=2, n_boot=100)
+    return run_suite(sets, models, StudyOptions(seed=2, n_boot=100))
 
 
 def test_report_files_and_numbers(suite, tmp_path):

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from semanscope.metrics import ROW_COLUMNS, StudyRecord, library_versions, retrieval_metrics, semantic_affinity
+from semanscope.metrics.results import json_ready
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +75,18 @@ def test_round_trip_without_retrieval_and_invalid_scores():
     back = StudyRecord.from_dict(json.loads(json.dumps(rec.to_dict(), allow_nan=False)))
     assert_same(rec, back)
     assert back.retrieval is None and back.affinity[0].status == "invalid" and np.isnan(back.affinity[0].sa)
+
+
+def test_json_ready_gives_plain_values():
+    value = {
+        1: (np.float32(0.5), float("nan")),
+        "a": np.array([[1, 2], [3, 4]], dtype=np.int64),
+        "b": [np.inf, -np.inf, np.bool_(True), None, "x"],
+    }
+    out = json_ready(value)
+    assert out == {"1": [0.5, None], "a": [[1, 2], [3, 4]], "b": [None, None, True, None, "x"]}
+    assert type(out["a"][0][0]) is int and type(out["1"][0]) is float
+    json.dumps(out, allow_nan=False)
 
 
 def test_rows(record):

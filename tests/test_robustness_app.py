@@ -3,19 +3,18 @@ one, a model whose package is missing, an upload over the size limit, a text lon
 model reads, and a model whose embeddings are degenerate. Each page shows a clear message for
 what failed, results for the rest, and never a stack trace or a "nan".
 
-Fast settings as in tests/test_app_pages.py (12 concepts, a fresh cache folder); only
+Fast settings of tests/app_pages.py (12 concepts, a fresh cache folder); only
 tokenlearn-static is run.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pytest
 import tomllib
 
 pytest.importorskip("streamlit")
+from app_pages import ROOT, fast_app, run_page  # noqa: E402
 from fake_embedder import FakeEmbedder  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
@@ -24,16 +23,12 @@ from semanscope.data import validation  # noqa: E402
 from semanscope.models import registry  # noqa: E402
 from semanscope.models.build_static import save_model2vec  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-TIMEOUT = 300
 WORKING = "tokenlearn-static"
 
 
 @pytest.fixture(scope="module", autouse=True)
-def fast_app(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SEMANSCOPE_MAX_CONCEPTS", "12")
-        patch.setenv("SEMANSCOPE_CACHE", str(tmp_path_factory.mktemp("semanscope-cache")))
+def fast_settings(tmp_path_factory):
+    with fast_app(tmp_path_factory.mktemp("semanscope-cache")):
         yield
 
 
@@ -49,13 +44,6 @@ def broken_model(tmp_path):
     info = registry.register_user_model("model2vec", folder, key="broken-m2v")
     yield info
     registry.unregister_user_model(info.key)
-
-
-def run_page(page: str, **state) -> AppTest:
-    at = AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT)
-    for key, value in state.items():
-        at.session_state[key] = value
-    return at.run()
 
 
 def texts_of(at: AppTest) -> str:

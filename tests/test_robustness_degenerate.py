@@ -14,12 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from fake_embedder import FakeEmbedder
+from quick_study import quick_study_argv
 
 from semanscope import appcore
 from semanscope.cache import EmbeddingCache, encode_cached
 from semanscope.data.queryset import QuerySet
 from semanscope.report import write_report
-from semanscope.study import run_suite
+from semanscope.study import StudyOptions, run_suite
 
 LANGS = ("en", "de", "zh")
 N = 12
@@ -81,7 +82,7 @@ def suite():
         Concepts("good-static", "static", 1.0),
         Concepts("good-contextual", "contextual", 0.3),
     ]
-    return run_suite({"main": toy_set(), "other": toy_set("other")}, models, n_boot=50)
+    return run_suite({"main": toy_set(), "other": toy_set("other")}, models, StudyOptions(n_boot=50))
 
 
 def test_each_degenerate_run_has_a_status_and_no_score_shown_as_nan(suite):
@@ -173,24 +174,7 @@ def test_cli_reports_a_degenerate_model_and_exits_1(tmp_path, monkeypatch, capsy
         type(original)(original.info, original.requires, lambda folder: Degenerate("zero")),
     )
     out = tmp_path / "out"
-    code = cli.main(
-        [
-            "study",
-            "--data",
-            str(data),
-            "--models",
-            "tokenlearn-static",
-            "--n-boot",
-            "0",
-            "--no-figures",
-            "--xquad",
-            "none",
-            "--out",
-            str(out),
-            "--cache",
-            str(tmp_path / "cache"),
-        ]
-    )
+    code = cli.main(quick_study_argv(data, out, tmp_path / "cache"))
     err = capsys.readouterr().err
     assert code == cli.EXIT_FAILED and "Traceback" not in err
     assert "tokenlearn-static: invalid: dropped 12 of 12 rows whose vector is all-zero or non-finite" in err

@@ -24,7 +24,7 @@ from semanscope.embeddings import embed_queryset, text_ids
 from semanscope.metrics import semantic_affinity
 from semanscope.plots import to_csv
 from semanscope.report import write_report
-from semanscope.study import run_model, run_suite
+from semanscope.study import StudyOptions, run_model, run_suite
 
 LANGS = ("en", "de", "zh", "ar", "ru")
 WORDS = ("apple", "bread", "house", "tree", "water", "stone", "light")  # few words: repeated texts happen
@@ -194,7 +194,7 @@ def test_cli_results_csv_escapes_hostile_names(tmp_path):
     qs = hostile_set()
     models = [FakeEmbedder(dim=6, salt="s"), FakeEmbedder(dim=6, salt="c")]
     models[1].family = "contextual"
-    suite = run_suite({"main": qs}, models, n_boot=20)
+    suite = run_suite({"main": qs}, models, StudyOptions(n_boot=20))
     write_report(suite, tmp_path, settings={}, figures=False)
     for name in ("results.csv", "degradation.csv"):
         data = (tmp_path / name).read_bytes()
@@ -297,3 +297,13 @@ def test_a_nul_character_deep_in_a_file_is_an_error_naming_the_row(tmp_path, suf
     with pytest.raises(QuerySetError) as err:
         load_queryset(path)
     assert f"nul{suffix}: {where}: the de text contains a NUL character" in str(err.value)
+
+
+def test_a_nul_character_near_the_start_of_a_utf8_file_names_its_row_not_utf16(tmp_path):
+    """A stray NUL in the first 4 kB of a UTF-8 file is a damaged cell, not a UTF-16 file."""
+    path = tmp_path / "early.csv"
+    path.write_bytes(b"id,en,de\nq1,one,eins\nq2,two,zw\x00ei\nq3,three,drei\n")
+    with pytest.raises(QuerySetError) as err:
+        load_queryset(path)
+    assert "early.csv: row 2 (line 3): the de text contains a NUL character" in str(err.value)
+    assert "UTF-16" not in str(err.value)

@@ -6,7 +6,8 @@ at once (Playwright pages in Debian's Chromium, one browser context each = one S
   for its own view (no state leaks between sessions).
 * A sixth session raises its concept cap to 60, leaves Explore while that computation runs,
   switches the data set to the built-in words, and comes back: Explore then shows the words
-  set, computed afresh.
+  set, computed afresh. The server runs under ``tests/held_models.py``, so the test holds the
+  computation open (a hold file) until the switch has happened: no race to win.
 * The same session uploads a file over the server's upload limit (started with
   ``--server.maxUploadSize 1``): Streamlit refuses it and the session goes on; tables offer no
   built-in (formula-unsafe) CSV export.
@@ -20,27 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from streamlit_server import BROWSER_ARGS, CHROMIUM, POLL_MS, SETTLED, settle_arg, streamlit_server
 
-CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[1]
-BROWSER_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 CONCEPTS = 10
 BIG_VIEW = 60  # concepts in the view the switching session leaves mid-computation
 WAIT_S = 120.0  # longest wait for one page run (the first loads the model and PHATE)
@@ -60,62 +47,13 @@ if not os.access(CHROMIUM, os.X_OK):
 async_api = pytest.importorskip("playwright.async_api", reason="playwright is not installed (pip install playwright)")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """``(url, log file)`` of a fresh server; always stopped at the end."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    env = {
-        **os.environ,
-        "SEMANSCOPE_MAX_CONCEPTS": str(CONCEPTS),
-        "SEMANSCOPE_CACHE": str(tmp_path_factory.mktemp("cache")),
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.address",
-        "127.0.0.1",
-        "--server.port",
-        str(port),
-        "--server.headless",
-        "true",
-        "--server.maxUploadSize",
-        "1",
-    ]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start: {log.read_text(errors='replace')[-2000:]}")
-            time.sleep(0.5)
-        yield url, log
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+    """A fresh server (upload limit 1 MB) whose model encoding waits while ``server.hold`` exists."""
+    folder = tmp_path_factory.mktemp("server")
+    options = ("--server.maxUploadSize", "1")
+    with streamlit_server(folder, max_concepts=CONCEPTS, options=options, hold=folder / "hold") as running:
+        yield running
 
 
 def expected_scores() -> dict[str, tuple[str, str, str]]:
@@ -135,17 +73,8 @@ def expected_scores() -> dict[str, tuple[str, str, str]]:
 
 
 async def settle(page) -> None:
-    """Wait until the script run has finished: ``notRunning`` five polls in a row, no "Running..." widget."""
-    deadline = time.monotonic() + WAIT_S
-    await page.wait_for_timeout(300)
-    quiet = 0
-    while quiet < 5:
-        idle = await page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').count() == 1
-        running = await page.locator('[data-testid="stStatusWidget"]').filter(has_text="Running").count() > 0
-        quiet = quiet + 1 if idle and not running else 0
-        if time.monotonic() > deadline:
-            raise AssertionError("the page did not finish running in time")
-        await page.wait_for_timeout(200)
+    """Wait until the script run has finished (:data:`streamlit_server.SETTLED`)."""
+    await page.wait_for_function(SETTLED, arg=settle_arg(), polling=POLL_MS, timeout=WAIT_S * 1000)
 
 
 async def open_page(page, name: str, wait: bool = True) -> None:
@@ -186,28 +115,34 @@ async def choose_languages(browser, url: str, removed: tuple[str, ...]) -> dict:
     return shown
 
 
-async def switch_while_running(browser, url: str, tmp: Path) -> dict:
+async def switch_while_running(browser, url: str, hold: Path, tmp: Path) -> dict:
     """A session that leaves Explore mid-computation, switches to the words set and comes back;
-    then uploads a file over the limit."""
+    then uploads a file over the limit. While ``hold`` exists the server's model waits before
+    encoding (tests/held_models.py), so Explore is still computing when the session leaves it."""
     context = await browser.new_context(viewport={"width": 1400, "height": 1600})
     page = await context.new_page()
     await page.goto(f"{url}/Data")
     await page.wait_for_selector("h1:has-text('Data')", timeout=WAIT_S * 1000)
     await settle(page)
-    cap = page.locator('input[aria-label="Max concepts (0 = all)"]')  # a bigger view nobody computed: seconds of work
+    cap = page.locator('input[aria-label="Max concepts (0 = all)"]')  # a bigger view nobody computed
     await cap.fill(str(BIG_VIEW))
     await cap.press("Enter")
     await settle(page)
-    await open_page(page, "Explore", wait=False)  # the title is drawn before the scores and PHATE run
-    running = await page.locator('[data-testid="stApp"][data-test-script-state="running"]').count() == 1
-    await open_page(page, "Data")  # interrupts the running Explore script
+    hold.touch()
+    await open_page(page, "Explore", wait=False)
+    embedding = page.locator('[data-testid="stProgress"]', has_text="Embedding").first
+    await embedding.wait_for(timeout=WAIT_S * 1000)  # the embedding has started and is held: still computing
+    await open_page(page, "Data")  # stops the Explore run at its next progress report
+    hold.unlink()
     await page.get_by_role("button", name="Use built-in 'words'").click()
+    words = page.locator("h2", has_text="Current set: words")
+    await words.wait_for(timeout=WAIT_S * 1000)  # the click's rerun may start after a quiet second
     await settle(page)
-    header = await page.locator("h2", has_text="Current set").inner_text()
+    header = await words.inner_text()
     await open_page(page, "Explore", wait=False)
     tiles = await explore_tiles(page)
     caption = " ".join(await page.locator('[data-testid="stCaptionContainer"]').all_inner_texts())
-    shown = {"header": header, "tiles": tiles, "caption": caption, "errors": await errors(page), "interrupted": running}
+    shown = {"header": header, "tiles": tiles, "caption": caption, "errors": await errors(page)}
 
     await open_page(page, "Data")
     await page.get_by_role("tab", name="Upload").click()
@@ -222,7 +157,7 @@ async def switch_while_running(browser, url: str, tmp: Path) -> dict:
     return shown
 
 
-async def drive(url: str, tmp: Path) -> tuple[dict, dict]:
+async def drive(url: str, hold: Path, tmp: Path) -> tuple[dict, dict]:
     async with async_api.async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         try:
@@ -235,7 +170,7 @@ async def drive(url: str, tmp: Path) -> tuple[dict, dict]:
             results = await asyncio.wait_for(
                 asyncio.gather(
                     *(choose_languages(browser, url, removed) for removed in SESSIONS.values()),
-                    switch_while_running(browser, url, tmp),
+                    switch_while_running(browser, url, hold, tmp),
                 ),
                 timeout=3 * WAIT_S,
             )
@@ -245,11 +180,10 @@ async def drive(url: str, tmp: Path) -> tuple[dict, dict]:
 
 
 def test_concurrent_sessions_keep_their_own_state(server, tmp_path):
-    url, log = server
     started = time.monotonic()
     with ThreadPoolExecutor(1) as pool:  # the reference scores are computed while the browsers run
         reference = pool.submit(expected_scores)
-        sessions, switcher = asyncio.run(drive(url, tmp_path))
+        sessions, switcher = asyncio.run(drive(server.url, server.hold, tmp_path))
         elapsed = time.monotonic() - started
         expected = reference.result(timeout=WAIT_S)
     for name, removed in SESSIONS.items():
@@ -262,7 +196,8 @@ def test_concurrent_sessions_keep_their_own_state(server, tmp_path):
         assert (tiles["Semantic Affinity"], tiles["P@1"], tiles["MRR"]) == expected[name], name
     assert len({sessions[n]["tiles"]["Semantic Affinity"] for n in SESSIONS}) > 1
 
-    assert switcher["interrupted"]  # the data set was switched while Explore was computing
+    # the data set was switched while Explore was computing: its held encoding was stopped
+    assert any(event.startswith("interrupted ") for event in server.events()), server.events()
     assert switcher["header"] == "Current set: words" and not switcher["errors"], switcher
     assert "on words, languages en, de, es, zh, ar, hi" in switcher["caption"]
     assert switcher["tiles"]["Concepts x languages"] == f"{BIG_VIEW} x 6"
@@ -270,6 +205,6 @@ def test_concurrent_sessions_keep_their_own_state(server, tmp_path):
     assert switcher["load_disabled"]  # nothing was taken in
     assert switcher["csv_exports"] == 0  # st.dataframe's unescaped CSV export is off (config.toml)
 
-    text = log.read_text(errors="replace")
+    text = server.log_text()
     assert "Traceback" not in text and "Exception" not in text, text[-3000:]
     print(f"\n{len(SESSIONS) + 1} concurrent sessions in {elapsed:.0f} s")

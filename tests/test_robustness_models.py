@@ -11,16 +11,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fake_embedder import FakeEmbedder
+from quick_study import quick_study_argv
 
 from semanscope.cache import EmbeddingCache, encode_cached
 from semanscope.data.queryset import QuerySet
 from semanscope.embeddings import truncation_note
-from semanscope.models import registry
+from semanscope.models import fingerprint, registry
 from semanscope.models.base import ModelUnavailable
 from semanscope.models.build_static import save_model2vec
 from semanscope.models.sentence_transformer import folder_fingerprint
 from semanscope.models.static import Model2VecEmbedder
-from semanscope.models.truncate import SEARCH_CHARS_PER_TOKEN, longest_prefix, over_limit
+from semanscope.models.truncate import SEARCH_CHARS_PER_TOKEN, PrefixTruncation, longest_prefix, over_limit
 from semanscope.study import run_model
 
 WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split()
@@ -76,6 +77,32 @@ def test_over_limit_counts_only_texts_whose_bound_exceeds_the_limit():
     assert mask.tolist() == [False, True, False, True]
     assert counted == ["a b c d e f g h i j k", "x" * 10]  # "a b": bound 5 <= 8; "y y ...": over the window
     assert over_limit(["y " * 200], lambda s: 0, 8)[0]  # longer than the search window: always cut
+
+
+class WordModel(PrefixTruncation):
+    """The toy tokeniser as a model that cuts texts itself; records what it tokenises."""
+
+    max_tokens = 10
+
+    def __init__(self) -> None:
+        self.counted: list[str] = []
+
+    def _count(self, text: str) -> int:
+        self.counted.append(text)
+        return words_plus_two(text)
+
+    def _bound(self, text: str) -> int:
+        return len(text) + 2  # one token per character at most, plus <s> and </s>
+
+
+def test_prefix_truncation_fits_and_flags_texts_from_count_and_bound():
+    model = WordModel()
+    short, exact, long = "a b c", "a b c d e f g h", "a b c d e f g h i j k"
+    assert model._fit(short) == short and model.counted == []  # bound 7 <= 10: not tokenised
+    assert model._fit(exact) == exact  # bound 17 > 10, but 8 words + 2 = 10 tokens fit
+    assert model._fit(long) == longest_prefix(long, words_plus_two, 10) == "a b c d e f g h "
+    assert model.truncated([short, exact, long]).tolist() == [False, False, True]
+    assert model.truncated([long]).tolist() == over_limit([long], words_plus_two, 10).tolist()
 
 
 # --------------------------------------------------------------------------- every embedder
@@ -247,7 +274,7 @@ def test_new_weights_with_the_same_size_and_mtime_change_the_fingerprint(tmp_pat
     with EmbeddingCache(tmp_path / "emb") as cache:
         old = encode_cached(old_model, ["cat dog"], cache)
         same_size_rewrite(folder / "model.safetensors", (staging / "model.safetensors").read_bytes())
-        registry._hash_memo.clear()  # as in a new process: only the on-disk hash records remain
+        fingerprint._memo.clear()  # as in a new process: only the on-disk hash records remain
         new_model = Model2VecEmbedder(folder)
         assert new_model.fingerprint != old_model.fingerprint
         new = encode_cached(new_model, ["cat dog"], cache)
@@ -282,24 +309,7 @@ def test_cli_shows_the_loader_report_and_the_truncated_texts(tmp_path, capsys):
     rows = [f"q{i},{en},{de}" for i, (en, de) in enumerate(pairs)]
     data.write_text("id,en,de\n" + "\n".join(rows) + "\n", encoding="utf-8")
     out = tmp_path / "out"
-    code = cli.main(
-        [
-            "study",
-            "--data",
-            str(data),
-            "--models",
-            "tokenlearn-static",
-            "--n-boot",
-            "0",
-            "--no-figures",
-            "--xquad",
-            "none",
-            "--out",
-            str(out),
-            "--cache",
-            str(tmp_path / "cache"),
-        ]
-    )
+    code = cli.main(quick_study_argv(data, out, tmp_path / "cache"))
     err = capsys.readouterr().err
     assert code == cli.EXIT_OK
     loader_note = "1 row(s) have a text over 2,000 characters, kept (models truncate long inputs): row 3"

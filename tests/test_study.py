@@ -14,7 +14,7 @@ from semanscope.metrics import retrieval_metrics, semantic_affinity
 from semanscope.metrics.affinity import concept_pair_spreads
 from semanscope.metrics.retrieval import retrieval_ranks
 from semanscope.models.base import Embedder, ModelUnavailable
-from semanscope.study import ModelSpec, compare_rankings, run_study, run_suite, select_queryset
+from semanscope.study import ModelSpec, StudyOptions, compare_rankings, run_study, run_suite, select_queryset
 
 LANGS = ("en", "de", "zh")
 N = 14
@@ -115,9 +115,7 @@ def test_study_numbers_are_consistent_with_metrics():
     result = run_study(
         qs,
         [_static(), _contextual()],
-        seed=3,
-        n_boot=200,
-        progress=lambda key, done, total: seen.append((key, done, total)),
+        StudyOptions(seed=3, n_boot=200, progress=lambda key, done, total: seen.append((key, done, total))),
     )
     assert [r.status for r in result.runs] == ["ok", "ok"]
     assert {k for k, _, _ in seen} == {"toy-static", "toy-contextual"}
@@ -170,17 +168,23 @@ def test_failing_and_unavailable_models_are_reported_and_the_others_run():
         _static(),
         _contextual(),
     ]
-    result = run_study(synthetic_set(), models, n_boot=20)
+    result = run_study(synthetic_set(), models, StudyOptions(n_boot=20))
     status = {r.key: (r.status, r.message) for r in result.runs}
     assert status["broken"] == ("failed", "RuntimeError: boom")
     assert status["missing"] == ("unavailable", "needs setup: run `semanscope setup`")
     assert status["toy-static"][0] == status["toy-contextual"][0] == "ok"
     assert result.degradation is not None and result.degradation.sa_static == "toy-static"
+    broken, ok = result.run("broken"), result.run("toy-static")
+    assert np.isnan(broken.sa) and np.isnan(broken.p_at_1) and broken.score_status == "failed"
+    for results in ("scores", "affinity", "retrieval"):  # typed access to the results of an ok run only
+        with pytest.raises(ValueError, match="broken has no .*: its status is failed"):
+            getattr(broken, results)
+    assert ok.affinity is ok.record.affinity[0] and ok.retrieval is ok.record.retrieval and ok.scores is ok.record
 
 
 def test_english_only_model_is_a_control_never_the_best_contextual():
     control = ConceptEmbedder("toy-en", "contextual", 0.1, english_only=True)  # better than the real one
-    result = run_study(synthetic_set(), [_static(), _contextual(), control], n_boot=20)
+    result = run_study(synthetic_set(), [_static(), _contextual(), control], StudyOptions(n_boot=20))
     deg = result.degradation
     assert deg.sa_contextual == deg.p1_contextual == "toy-contextual"
     assert [c["key"] for c in deg.controls] == ["toy-en"]
@@ -188,7 +192,7 @@ def test_english_only_model_is_a_control_never_the_best_contextual():
 
 
 def test_no_gap_without_both_families():
-    result = run_study(synthetic_set(), [_static()], n_boot=0)
+    result = run_study(synthetic_set(), [_static()], StudyOptions(n_boot=0))
     assert result.degradation is None and "contextual" in result.degradation_note
 
 
@@ -203,8 +207,8 @@ def test_suite_is_deterministic_and_ranks_agree():
             return [strip(v) for v in value]
         return value
 
-    a = run_suite(sets, models, seed=1, n_boot=50)
-    b = run_suite(sets, models, seed=1, n_boot=50)
+    a = run_suite(sets, models, StudyOptions(seed=1, n_boot=50))
+    b = run_suite(sets, models, StudyOptions(seed=1, n_boot=50))
     assert strip(a.to_dict()) == strip(b.to_dict())
     sa_rank = next(r for r in a.rankings if r.metric == "sa")
     assert sa_rank.datasets == ("main", "other")

@@ -1,31 +1,26 @@
 """Persistent embedding cache: one float32 vector per (model fingerprint, language, text).
 
-Storage is a :mod:`diskcache` directory (SQLite in WAL mode: safe for concurrent threads and
-processes) with an explicit ``size_limit`` and least-recently-stored eviction.
+Storage: :class:`~semanscope.cache.sqlite_store.SQLiteStore` (one SQLite file in WAL mode,
+thread- and process-safe, least-recently-stored eviction under ``size_limit``).
 
 * key   = blake2b-160 hex of JSON ``[KEY_VERSION, fingerprint, language]`` + newline + text;
   language is the code for language-aware embedders and ``""`` for all others.
-* value = 20-byte header (magic ``SEV1``, dtype ``<f4``, ndim 1, dim, blake2b-64 of the
-  payload) followed by the ``dim`` float32 values. A value whose type, length, header, dim or
-  checksum does not match is deleted and reported as a miss, never returned.
+* value = :mod:`~semanscope.cache.codec` header + ``dim`` little-endian float32 values; the
+  checksum (over key, header and payload) is verified before decoding; nothing is unpickled.
+  A value that is not exactly an intact vector of the expected ``dim`` for its key is deleted,
+  reported (:class:`~semanscope.cache.problems.CacheRepairedWarning` and :meth:`EmbeddingCache.problems`)
+  and counted as a miss, so :func:`encode_cached` recomputes it.
 * tag   = hash of the fingerprint, so :meth:`EmbeddingCache.clear` can drop one model.
 
-Lookups read diskcache's SQLite table directly with batched ``SELECT ... IN (...)`` on its
-(thread- and fork-aware) connection, and decode values with its public ``Disk.fetch``.
-Measured for 10k warm texts on the shared 2-core box under load: per-key ``Cache.get``
-0.48 s, batched select 0.20 s -- per-key gets alone would take most of the "well under a
-second" budget. This relies on diskcache's schema, hence the exact pin in requirements.txt;
-the tests exercise it. Writes use the public API, grouped into transactions of
-``_WRITE_CHUNK`` entries (4x faster than one by one) so the cross-process
-writer lock is held only briefly. diskcache's per-``set`` culling is switched off
-(``cull_limit=0``) because inside a transaction the volume only shrinks at commit, so it
-would evict ten entries per ``set`` -- including the ones just written; instead
-``Cache.cull()`` runs after each committed chunk and evicts the oldest-stored entries until
-the volume is under the limit.
+:func:`encode_cached` writes new vectors in batches (every :data:`WRITE_EVERY` texts or
+:data:`WRITE_SECONDS` seconds, whichever comes first, and when it stops, even by an
+exception), so an interrupted run or a user leaving the page keeps what was computed.
 
-When the directory cannot be opened, read or written (read-only, a path under a file, disk
-full, lock timeout) a :class:`CacheUnavailableWarning` is issued and the cache carries on in
-memory (bounded by the same size limit): callers never crash because of the cache.
+When the directory cannot be written (read-only, disk full, lock timeout) cached vectors are
+still read and new ones are kept in memory (bounded by the same size limit); when it cannot be
+read at all everything is kept in memory. Either way a
+:class:`~semanscope.cache.problems.CacheUnavailableWarning` is issued once and
+:attr:`CacheStats.problem` says why: callers never crash because of the cache.
 """
 
 from __future__ import annotations
@@ -33,37 +28,27 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sqlite3
-import struct
 import threading
-import warnings
+import time
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
-import diskcache
 import numpy as np
 
+from semanscope.cache.codec import pack_array, packed_size, unpack_rows
+from semanscope.cache.problems import CacheProblem, ProblemLog
+from semanscope.cache.sqlite_store import SQLiteStore
 from semanscope.models.base import Embedder
 from semanscope.progress import Progress, span
 
 DEFAULT_SIZE_LIMIT = 4 * 2**30  # bytes
 KEY_VERSION = 1
-
-_MAGIC = b"SEV1"
+WRITE_EVERY = 256  # texts encoded between two writes in encode_cached ...
+WRITE_SECONDS = 2.0  # ... or seconds since the last write, whichever comes first
 _DTYPE = np.dtype("<f4")
-_HEADER = struct.Struct("<4s3sBI8s")  # magic, dtype str, ndim, dim, checksum
-_WRITE_CHUNK = 500  # entries per write transaction
-_READ_CHUNK = 500  # keys per SELECT (below SQLite's oldest bound of 999 parameters)
-# diskcache's table (pinned diskcache==5.6.3); str keys are stored with raw = 1, no expiry is used
-_SELECT = "SELECT key, mode, filename, value FROM Cache WHERE raw = 1 AND key IN (%s)"
-_STORE_EVERY = 2048  # unique misses encoded between two writes in encode_cached
-_STORE_ERRORS = (OSError, sqlite3.Error, diskcache.Timeout)
-
-
-class CacheUnavailableWarning(UserWarning):
-    """The cache directory cannot be used; embeddings are kept in memory only."""
 
 
 @dataclass(frozen=True)
@@ -71,10 +56,10 @@ class CacheStats:
     """Counters of an :class:`EmbeddingCache`.
 
     ``last_*`` count the texts of the latest :meth:`EmbeddingCache.get_many` call
-    (``encode_cached`` looks up each unique text once, in one call); ``total_*`` accumulate since creation or ``reset_stats()``.
-    ``entries``/``volume_bytes`` cover the disk store (SQLite file + value files) plus the
-    in-memory fallback. ``persistent`` is False once the disk cannot be written; ``problem``
-    then says why.
+    (``encode_cached`` looks up each unique text once, in one call); ``total_*`` accumulate
+    since creation or ``reset_stats()``. ``entries``/``volume_bytes`` (keys + values) cover the
+    disk store plus the in-memory fallback. ``persistent`` is False once the disk cannot be
+    written; ``problem`` then says why.
     """
 
     last_hits: int
@@ -109,39 +94,15 @@ def fingerprint_tag(fingerprint: str) -> str:
     return "fp-" + hashlib.blake2b(json.dumps(fingerprint).encode("ascii"), digest_size=8).hexdigest()
 
 
-def _checksum(payload: bytes | memoryview) -> bytes:
-    return hashlib.blake2b(payload, digest_size=8).digest()
-
-
-def pack_vector(vector: np.ndarray) -> bytes:
-    """Serialise a 1-D vector as header + little-endian float32 bytes."""
-    vec = np.ascontiguousarray(vector, dtype=_DTYPE)
-    if vec.ndim != 1:
-        raise ValueError(f"expected a 1-D vector, got shape {vec.shape}")
-    payload = vec.tobytes()
-    return _HEADER.pack(_MAGIC, _DTYPE.str.encode("ascii"), 1, vec.shape[0], _checksum(payload)) + payload
-
-
-def unpack_vector(blob: object, dim: int) -> np.ndarray | None:
-    """Inverse of :func:`pack_vector`; ``None`` unless ``blob`` is an intact float32 vector of ``dim``."""
-    if not isinstance(blob, bytes) or len(blob) != _HEADER.size + dim * _DTYPE.itemsize:
-        return None
-    magic, dtype, ndim, stored_dim, digest = _HEADER.unpack_from(blob)
-    payload = memoryview(blob)[_HEADER.size :]
-    if (magic, dtype, ndim, stored_dim) != (_MAGIC, _DTYPE.str.encode("ascii"), 1, dim):
-        return None
-    if _checksum(payload) != digest:
-        return None
-    return np.frombuffer(payload, dtype=_DTYPE)
-
-
-def _lang_key(embedder: Embedder, lang: str | None) -> str:
-    return (lang or "") if embedder.language_aware else ""
+def key_language(language_aware: bool, lang: str | None) -> str:
+    """The language part of a key: ``lang`` for a language-aware model, ``""`` otherwise."""
+    return (lang or "") if language_aware else ""
 
 
 # --------------------------------------------------------------------------- stores
 class _MemoryStore:
-    """In-memory fallback: key -> (tag, blob), evicting the least recently stored beyond a byte limit."""
+    """In-memory fallback: key -> (tag, blob), evicting the least recently stored beyond a byte
+    limit on keys + values (as the disk store counts them)."""
 
     def __init__(self, size_limit: int) -> None:
         self._items: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
@@ -153,15 +114,18 @@ class _MemoryStore:
         return len(self._items)
 
     def get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
-        items = self._items
-        return {k: items[k][1] for k in keys if k in items} if items else {}
+        if not self._items:
+            return {}
+        with self._lock:
+            items = self._items
+            return {k: items[k][1] for k in keys if k in items}
 
     def set_many(self, entries: Sequence[tuple[str, bytes]], tag: str) -> None:
         with self._lock:
             for key, blob in entries:
                 self._pop(key)
                 self._items[key] = (tag, blob)
-                self.volume += len(blob)
+                self.volume += len(key) + len(blob)
             while self.volume > self._limit and self._items:
                 self._pop(next(iter(self._items)))
 
@@ -180,78 +144,87 @@ class _MemoryStore:
     def _pop(self, key: str) -> None:
         item = self._items.pop(key, None)
         if item is not None:
-            self.volume -= len(item[1])
+            self.volume -= len(key) + len(item[1])
 
 
 class EmbeddingCache:
     """Vectors keyed by (embedder fingerprint, language if language-aware, text).
 
-    ``directory`` is created if needed; ``size_limit`` (bytes, default 4 GiB) bounds the disk
-    store, oldest-stored entries are evicted first. Usable as a context manager (closes the
-    SQLite connections). Thread- and process-safe.
+    ``directory`` is created if needed; ``size_limit`` (bytes of keys + values, default 4 GiB)
+    bounds the disk store, oldest-stored entries are evicted first. :func:`encode_cached`
+    writes every ``write_every`` texts or ``write_seconds`` (measured with ``clock``),
+    whichever comes first. Usable as a context manager (closes the SQLite connection).
+    Thread- and process-safe.
     """
 
-    def __init__(self, directory: str | os.PathLike, size_limit: int = DEFAULT_SIZE_LIMIT) -> None:
+    def __init__(
+        self,
+        directory: str | os.PathLike,
+        size_limit: int = DEFAULT_SIZE_LIMIT,
+        *,
+        write_every: int = WRITE_EVERY,
+        write_seconds: float = WRITE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if isinstance(size_limit, bool) or not isinstance(size_limit, int) or size_limit <= 0:
             raise ValueError(f"size_limit must be a positive number of bytes, got {size_limit!r}")
+        if write_every < 1:
+            raise ValueError(f"write_every must be >= 1, got {write_every!r}")
         self.directory = Path(directory)
         self.size_limit = size_limit
+        self.write_every, self.write_seconds, self.clock = write_every, write_seconds, clock
         self._memory = _MemoryStore(size_limit)
         self._lock = threading.Lock()
         self._last = (0, 0)
         self._total = (0, 0)
-        self._problem: str | None = None
-        self._writable = True
-        self._disk: diskcache.Cache | None = None
-        try:
-            self._disk = diskcache.Cache(
-                str(self.directory),
-                size_limit=size_limit,
-                eviction_policy="least-recently-stored",
-                tag_index=True,
-                statistics=False,
-                cull_limit=0,  # no eviction inside write transactions; put_many calls cull()
-            )
-        except _STORE_ERRORS as exc:
-            self._degrade(f"cannot open the embedding cache at {self.directory} ({exc})", keep_reads=False)
+        self._problems = ProblemLog()
+        self._disk = SQLiteStore(self.directory, size_limit, self._problems, "embedding cache")
 
     # ------------------------------------------------------------------ lookups
-    def get_many(
-        self, embedder: Embedder, texts: Sequence[str], lang: str | None = None
+    def get_vectors(
+        self, fingerprint: str, dim: int, texts: Sequence[str], key_lang: str = ""
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Look up ``texts`` -> (vectors float32 (n, dim) with zero rows for misses, hit mask (n,)).
-
-        ``lang`` is part of the key only when ``embedder.language_aware``. Entries that fail
-        validation are deleted and count as misses.
+        """Look up ``texts`` of the model with ``fingerprint`` and ``dim`` -> (vectors float32
+        (n, dim) with zero rows for misses, hit mask (n,)); no model needed. ``key_lang``: see
+        :func:`key_language`. Damaged entries are deleted, reported and count as misses.
         """
-        key_of, dim = key_function(embedder.fingerprint, _lang_key(embedder, lang)), embedder.dim
+        key_of = key_function(fingerprint, key_lang)
         keys = [key_of(t) for t in texts]
         unique = list(dict.fromkeys(keys))
-        blobs = self._memory.get_many(unique)
-        blobs.update(self._disk_get_many([k for k in unique if k not in blobs]))
-        valid: dict[str, np.ndarray] = {}
-        for key, blob in blobs.items():
-            vector = unpack_vector(blob, dim)
-            if vector is None:
-                self._discard(key)
-            else:
-                valid[key] = vector
+        blobs: dict[str, bytes | None] = dict(self._memory.get_many(unique))
+        blobs.update(self._disk.get_many([k for k in unique if k not in blobs], packed_size(_DTYPE, (dim,))))
+        good, rows, damaged = unpack_rows(blobs, _DTYPE, (dim,))
+        if damaged:
+            self._discard(damaged)
+        row_of = {key: row for row, key in enumerate(good)}
+        index = np.fromiter((row_of.get(k, -1) for k in keys), dtype=np.int64, count=len(keys))
+        hit = index >= 0
         vectors = np.zeros((len(texts), dim), dtype=np.float32)
-        hit = np.zeros(len(texts), dtype=bool)
-        for i, key in enumerate(keys):
-            vector = valid.get(key)
-            if vector is not None:
-                vectors[i] = vector
-                hit[i] = True
+        vectors[hit] = rows[index[hit]]
         n_hits = int(hit.sum())
         with self._lock:
             self._last = (n_hits, len(texts) - n_hits)
             self._total = (self._total[0] + n_hits, self._total[1] + len(texts) - n_hits)
         return vectors, hit
 
-    def put_many(
-        self, embedder: Embedder, texts: Sequence[str], vectors: np.ndarray, lang: str | None = None
-    ) -> None:
+    def get_many(
+        self, embedder: Embedder, texts: Sequence[str], lang: str | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`get_vectors` for ``embedder``; ``lang`` is part of the key only when
+        ``embedder.language_aware``."""
+        return self.get_vectors(embedder.fingerprint, embedder.dim, texts, key_language(embedder.language_aware, lang))
+
+    def count_cached(self, fingerprint: str, dim: int, texts: Sequence[str], key_lang: str = "") -> int:
+        """How many distinct texts of ``texts`` have a vector of ``dim`` cached for ``fingerprint``
+        (the app's "n of m cached" before a run; no model needed, values are not read, so an
+        entry found damaged later is still counted here). Hit/miss counters are not changed."""
+        key_of = key_function(fingerprint, key_lang)
+        unique = list(dict.fromkeys(key_of(t) for t in texts))
+        in_memory = self._memory.get_many(unique)
+        rest = [k for k in unique if k not in in_memory]
+        return len(in_memory) + self._disk.count_present(rest, packed_size(_DTYPE, (dim,)))
+
+    def put_many(self, embedder: Embedder, texts: Sequence[str], vectors: np.ndarray, lang: str | None = None) -> None:
         """Store ``vectors[i]`` (shape (n, embedder.dim)) as the embedding of ``texts[i]``.
 
         Vectors with a NaN or infinite entry are not stored (a model's numerical failure is
@@ -263,43 +236,30 @@ class EmbeddingCache:
                 f"{embedder.name}: expected vectors of shape {(len(texts), embedder.dim)}, got {vectors.shape}"
             )
         fingerprint = embedder.fingerprint
-        key_of = key_function(fingerprint, _lang_key(embedder, lang))
+        key_of = key_function(fingerprint, key_language(embedder.language_aware, lang))
         finite = np.isfinite(vectors).all(axis=1)
-        entries = [(key_of(t), pack_vector(v)) for t, v, ok in zip(texts, vectors, finite) if ok]
+        entries = []
+        for text, vector, ok in zip(texts, vectors, finite, strict=True):
+            if ok:
+                key = key_of(text)
+                entries.append((key, pack_array(key, vector, _DTYPE)))
         tag = fingerprint_tag(fingerprint)
-        if self._disk is not None and self._writable:
-            try:
-                for start in range(0, len(entries), _WRITE_CHUNK):
-                    with self._disk.transact():
-                        for key, blob in entries[start : start + _WRITE_CHUNK]:
-                            self._disk.set(key, blob, tag=tag)
-                    self._disk.cull()
-                return
-            except _STORE_ERRORS as exc:
-                self._degrade(f"cannot write to the embedding cache at {self.directory} ({exc})", keep_reads=True)
-        self._memory.set_many(entries, tag)
+        if not self._disk.put_many(entries, tag):
+            self._memory.set_many(entries, tag)
+
+    def writer(self, embedder: Embedder, lang: str | None = None) -> BatchWriter:
+        """A :class:`BatchWriter` storing ``embedder``'s vectors with this cache's write policy."""
+        return BatchWriter(self, embedder, lang)
 
     # ------------------------------------------------------------------ maintenance
     def clear(self, fingerprint: str | None = None) -> int:
         """Delete the entries of one model fingerprint (all entries when ``None``); returns how many."""
         tag = None if fingerprint is None else fingerprint_tag(fingerprint)
-        removed = self._memory.evict(tag)
-        if self._disk is not None:
-            try:
-                removed += self._disk.clear() if tag is None else self._disk.evict(tag)
-            except _STORE_ERRORS as exc:
-                self._degrade(f"cannot clear the embedding cache at {self.directory} ({exc})", keep_reads=True)
-        return removed
+        return self._memory.evict(tag) + self._disk.evict(tag)
 
     def stats(self) -> CacheStats:
         """Hit/miss counters and current size (see :class:`CacheStats`)."""
-        entries, volume = len(self._memory), self._memory.volume
-        if self._disk is not None:
-            try:
-                entries += len(self._disk)
-                volume += self._disk.volume()
-            except _STORE_ERRORS as exc:
-                self._degrade(f"cannot read the embedding cache at {self.directory} ({exc})", keep_reads=False)
+        entries, volume = self._disk.totals()
         with self._lock:
             last, total = self._last, self._total
         return CacheStats(
@@ -307,11 +267,16 @@ class EmbeddingCache:
             last_misses=last[1],
             total_hits=total[0],
             total_misses=total[1],
-            entries=entries,
-            volume_bytes=volume,
+            entries=entries + len(self._memory),
+            volume_bytes=volume + self._memory.volume,
             persistent=self.persistent,
-            problem=self._problem,
+            problem=self._disk.problem,
         )
+
+    def problems(self, after: int = 0) -> list[CacheProblem]:
+        """What went wrong since problem number ``after`` (damage repaired, disk unavailable), for
+        the app to show; each was also issued as a warning."""
+        return self._problems.since(after)
 
     def reset_stats(self) -> None:
         """Zero the hit/miss counters."""
@@ -321,59 +286,66 @@ class EmbeddingCache:
     @property
     def persistent(self) -> bool:
         """True while new vectors go to disk."""
-        return self._disk is not None and self._writable
+        return self._disk.writable
 
     def close(self) -> None:
-        if self._disk is not None:
-            self._disk.close()
+        self._disk.close()
 
-    def __enter__(self) -> "EmbeddingCache":
+    def __enter__(self) -> EmbeddingCache:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
     # ------------------------------------------------------------------ internals
-    def _disk_get_many(self, keys: Sequence[str]) -> dict[str, object]:
-        """Stored values of ``keys`` (absent keys left out), read with batched ``IN (...)`` selects."""
-        if self._disk is None or not keys:
-            return {}
-        found: dict[str, object] = {}
-        try:
-            sql, fetch = self._disk._sql, self._disk.disk.fetch
-            for start in range(0, len(keys), _READ_CHUNK):
-                chunk = keys[start : start + _READ_CHUNK]
-                for key, mode, filename, value in sql(_SELECT % ",".join("?" * len(chunk)), chunk).fetchall():
-                    try:
-                        found[key] = fetch(mode, filename, value, False)
-                    except OSError:  # value file removed by a concurrent eviction: a miss
-                        continue
-        except _STORE_ERRORS as exc:
-            self._degrade(f"cannot read the embedding cache at {self.directory} ({exc})", keep_reads=False)
-        return found
-
-    def _discard(self, key: str) -> None:
-        """Delete an invalid entry (it is then recomputed and stored again by the caller)."""
-        self._memory.delete(key)
-        if self._disk is not None and self._writable:
-            try:
-                self._disk.delete(key)
-            except _STORE_ERRORS as exc:
-                self._degrade(f"cannot write to the embedding cache at {self.directory} ({exc})", keep_reads=True)
-
-    def _degrade(self, problem: str, *, keep_reads: bool) -> None:
-        """Stop writing to disk (and reading, unless ``keep_reads``); warn once per downgrade."""
-        with self._lock:
-            self._problem = problem
-            self._writable = False
-            disk, self._disk = self._disk, (self._disk if keep_reads else None)
-        if disk is not None and not keep_reads:
-            disk.close()
-        warnings.warn(
-            f"{problem}; embeddings computed from now on are kept in memory only",
-            CacheUnavailableWarning,
-            stacklevel=3,
+    def _discard(self, keys: Sequence[str]) -> None:
+        """Delete damaged entries (the caller recomputes and stores them again) and report them."""
+        for key in keys:
+            self._memory.delete(key)
+        self._disk.delete_many(keys)
+        done = "deleted" if self._disk.writable else "ignored (the cache is read-only)"
+        self._problems.report(
+            "repaired",
+            f"{len(keys)} damaged {'entry' if len(keys) == 1 else 'entries'} in the {self._disk.what} {done};"
+            " they are recomputed",
         )
+
+
+class BatchWriter:
+    """Collects the vectors :func:`encode_cached` computes and stores them when
+    ``cache.write_every`` texts are pending or ``cache.write_seconds`` have passed since the last
+    write (``cache.clock``), whichever comes first, and on :meth:`close` (a ``with`` block's
+    end, also by an exception): an interrupted run keeps what it computed."""
+
+    def __init__(self, cache: EmbeddingCache, embedder: Embedder, lang: str | None) -> None:
+        self.cache, self.embedder, self.lang = cache, embedder, lang
+        self._texts: list[str] = []
+        self._vectors: list[np.ndarray] = []
+        self._last_write = cache.clock()
+
+    def add(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        """Queue ``vectors`` (n, dim) of ``texts``; write when the batch is full or old enough."""
+        self._texts.extend(texts)
+        self._vectors.append(vectors)
+        cache = self.cache
+        if len(self._texts) >= cache.write_every or cache.clock() - self._last_write >= cache.write_seconds:
+            self.flush()
+
+    def flush(self) -> None:
+        """Store what is queued."""
+        if self._texts:
+            texts, vectors = self._texts, np.concatenate(self._vectors)
+            self._texts, self._vectors = [], []
+            self.cache.put_many(self.embedder, texts, vectors, lang=self.lang)
+        self._last_write = self.cache.clock()
+
+    close = flush
+
+    def __enter__(self) -> BatchWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 # --------------------------------------------------------------------------- encode step
@@ -389,8 +361,13 @@ def encode_cached(
     """Embed ``texts`` through ``cache`` -> float32 (len(texts), dim) in input order.
 
     Unique texts are looked up once; only the misses are encoded (``embedder.encode`` with
-    ``lang``), in chunks of ``_STORE_EVERY`` stored as they finish, so an interrupted run keeps
-    its work. ``cache=None`` encodes every unique text once without storing.
+    ``lang``) and stored through :meth:`EmbeddingCache.writer` (every 256 texts or 2 s, and
+    when the run stops), so an interrupted run keeps its work. Each ``encode`` call gets
+    ``batch_size`` texts at first; while a call takes under a quarter of the cache's
+    ``write_seconds`` the next one gets twice as many, up to ``write_every`` (a static model's
+    per-call overhead stays small; a slow model's work is written after every batch once
+    ``write_seconds`` have passed).
+    ``cache=None`` encodes every unique text once without storing.
     ``progress(done, total)`` counts input texts: cache hits are reported done at once.
     """
     texts = list(texts)
@@ -400,6 +377,8 @@ def encode_cached(
         raise TypeError(f"texts must be strings; item {bad} is {type(texts[bad]).__name__} {texts[bad]!r}")
     if n == 0:
         return np.zeros((0, embedder.dim), dtype=np.float32)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     first: dict[str, int] = {}
     inverse = np.fromiter((first.setdefault(t, len(first)) for t in texts), dtype=np.int64, count=n)
     unique = list(first)
@@ -413,17 +392,27 @@ def encode_cached(
     if progress is not None:
         progress(done, n)
     missing = np.flatnonzero(~hit)
-    for start in range(0, len(missing), _STORE_EVERY):
-        chunk = missing[start : start + _STORE_EVERY]
-        chunk_texts = [unique[i] for i in chunk]
-        chunk_rows = int(rows_per_unique[chunk].sum())
-        encoded = embedder.encode(
-            chunk_texts, batch_size=batch_size, progress=span(progress, done, chunk_rows, n), lang=lang
-        )
-        vectors[chunk] = encoded
-        if cache is not None:
-            cache.put_many(embedder, chunk_texts, encoded, lang=lang)
-        done += chunk_rows
-        if progress is not None:
-            progress(done, n)
+    if cache is None:
+        every, seconds, clock = WRITE_EVERY, WRITE_SECONDS, time.monotonic
+    else:
+        every, seconds, clock = cache.write_every, cache.write_seconds, cache.clock
+    size, start = batch_size, 0
+    with cache.writer(embedder, lang) if cache is not None else nullcontext() as writer:
+        while start < len(missing):
+            piece = missing[start : start + size]
+            piece_texts = [unique[i] for i in piece]
+            piece_rows = int(rows_per_unique[piece].sum())
+            began = clock()
+            encoded = embedder.encode(
+                piece_texts, batch_size=batch_size, progress=span(progress, done, piece_rows, n), lang=lang
+            )
+            if clock() - began < seconds / 4:  # a fast model: fewer, larger calls (up to one write batch)
+                size = max(size, min(2 * size, every))
+            vectors[piece] = encoded
+            if writer is not None:
+                writer.add(piece_texts, encoded)
+            start += len(piece)
+            done += piece_rows
+            if progress is not None:
+                progress(done, n)
     return vectors[inverse]

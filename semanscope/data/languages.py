@@ -1,22 +1,64 @@
-"""Language codes: the table Semanscope knows, and normalisation of the labels users write.
+"""Language labels -> ISO 639-1 codes, read by ``langcodes`` + ``language-data``.
 
-Every language is keyed by its ISO 639-1 code (``"de"``). :func:`normalize_language`
-accepts, case-insensitively:
+Semanscope keys every language by its ISO 639-1 code (``"de"``); :data:`SUPPORTED_CODES` lists
+the languages it knows. :func:`normalize_language` accepts, case-insensitively, a label that
+``langcodes`` reads as one of them:
 
-* the ISO 639-1 code (``"de"``) and legacy ones (``"iw"`` -> he, ``"in"`` -> id);
-* ISO 639-3 / 639-2 codes, including common individual-language codes
-  (``"deu"``, ``"ger"``, ``"eng"``, ``"zho"``, ``"cmn"``, ``"arb"``, ``"pes"``);
-* region / script variants, reduced to the base language (``"zh-CN"``, ``"pt_BR"``,
-  ``"sr-Latn"``, ``"eng_Latn"``);
-* English names and a few aliases (``"German"``, ``"chinese"``, ``"Farsi"``, ``"Chinese (Simplified)"``);
-* native names (``"Deutsch"``, ``"中文"``);
-* the three-letter codes in the original Semanscope's file names (``"enu"``, ``"chn"``, ``"grk"``).
+* a language tag: ISO 639-1 (``"de"``), ISO 639-2/T, 639-2/B and 639-3 codes (``"deu"``,
+  ``"ger"``), deprecated codes (``"iw"`` -> he, ``"in"`` -> id), individual languages of a
+  macrolanguage (``"cmn"`` -> zh, ``"arb"`` -> ar, ``"pes"`` -> fa), and region / script variants
+  reduced to the language (``"zh-CN"``, ``"pt_BR"``, ``"sr-Latn"``, ``"eng_Latn"``);
+* a language's name, exactly, in English or (when unambiguous) in another language that
+  ``language-data`` knows (``"German"``, ``"Deutsch"``, ``"allemand"``, ``"Farsi"``, ``"中文"``).
+  Only whole names: the prefix guessing of ``langcodes.find`` would read ``"Germanic"`` as German;
+* Semanscope's own aliases for what those lack (:data:`ALIASES`): the original Semanscope's
+  file-name codes ``enu``, ``chn``, ``grk`` (other languages in ISO 639) and a few native names.
+
+A label is tried whole, then without a parenthesised part (``"Chinese (Simplified)"``), then as
+its part before the first ``-``/``_`` (``"english-US"``).
+
+``langcodes`` is imported on the first lookup (~60 ms) and its name data (~90 ms more, ~30 MB)
+only when an English name or a script is asked for (:data:`LANGUAGES`, :func:`language_name`,
+:func:`script_of`), so importing this module stays cheap: the app and the CLI import it.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cache
+from typing import Protocol
+
+SUPPORTED_CODES: tuple[str, ...] = tuple(
+    "af am ar az be bg bn bs ca cs cy da de el en eo es et eu fa fi fr ga gl gu he hi hr hu hy id is it ja jv "
+    "ka kk km kn ko ky la lo lt lv mk ml mn mr ms mt my ne nl no pa pl ps pt ro ru si sk sl sq sr sv sw ta te "
+    "th tl tr uk ur uz vi yi zh".split()
+)
+"""The languages Semanscope knows (ISO 639-1 codes, sorted): add a code here to support a language."""
+_SUPPORTED = frozenset(SUPPORTED_CODES)
+
+ALIASES: dict[str, str] = {
+    "enu": "en",  # the original Semanscope's file-name codes (ISO 639: Enu, Chinook jargon,
+    "chn": "zh",  # the Greek language family)
+    "grk": "el",
+    "汉语": "zh",  # native names language-data does not list
+    "漢語": "zh",
+    "basa jawa": "jv",
+    "bahasa melayu": "ms",
+    "oʻzbekcha": "uz",
+    "azərbaycanca": "az",
+}
+"""Casefolded label -> code, tried before ``langcodes``."""
+
+_PREFERRED_CODE = {"nb": "no", "fil": "tl"}  # langcodes' code -> Semanscope's (Norwegian, Tagalog)
+_ENGLISH_NAME = {"bn": "Bengali"}  # where Semanscope keeps a name CLDR changed (CLDR: "Bangla")
+# script names where CLDR names a variant rather than the writing system
+_SCRIPT_NAME = {"Hans": "Han", "Kore": "Hangul", "Beng": "Bengali"}
+MAX_TAG_CHARS = 35  # RFC 5646 4.4.1: language-extlang-script-region tags fit in 35 characters
+MAX_NAME_CHARS = 100  # longer labels are not language names (language-data 1.4.0: at most 77 characters)
+_TAG_LIKE = re.compile(r"[a-z]{2,8}(?:-[a-z0-9]{1,8})*")
+_PARENTHESES = re.compile(r"\s*\(.*?\)\s*")
 
 
 class UnknownLanguage(ValueError):
@@ -25,102 +67,45 @@ class UnknownLanguage(ValueError):
 
 @dataclass(frozen=True)
 class Language:
-    """One language: ISO 639-1 code, English name, main script, other codes and names."""
+    """One language: ISO 639-1 code, English name, main script (``"Latin"``, ``"Cyrillic"``, ``"Han"``...)."""
 
     code: str
     name: str
     script: str
-    codes: tuple[str, ...]  # ISO 639-3 / 639-2 / legacy / individual-language codes
-    names: tuple[str, ...]  # native name + English aliases
 
 
-# code, English name, script, other codes, other names (native name first)
-_TABLE: tuple[tuple[str, str, str, str, str], ...] = (
-    ("af", "Afrikaans", "Latin", "afr", "Afrikaans"),
-    ("am", "Amharic", "Ethiopic", "amh", "አማርኛ"),
-    ("ar", "Arabic", "Arabic", "ara arb", "العربية|Modern Standard Arabic"),
-    ("az", "Azerbaijani", "Latin", "aze azj", "Azərbaycanca|Azeri"),
-    ("be", "Belarusian", "Cyrillic", "bel", "Беларуская"),
-    ("bg", "Bulgarian", "Cyrillic", "bul", "Български"),
-    ("bn", "Bengali", "Bengali", "ben", "বাংলা|Bangla"),
-    ("bs", "Bosnian", "Latin", "bos", "Bosanski"),
-    ("ca", "Catalan", "Latin", "cat", "Català|Valencian"),
-    ("cs", "Czech", "Latin", "ces cze", "Čeština"),
-    ("cy", "Welsh", "Latin", "cym wel", "Cymraeg"),
-    ("da", "Danish", "Latin", "dan", "Dansk"),
-    ("de", "German", "Latin", "deu ger", "Deutsch"),
-    ("el", "Greek", "Greek", "ell gre grk", "Ελληνικά|Modern Greek"),
-    ("en", "English", "Latin", "eng enu", "English"),
-    ("eo", "Esperanto", "Latin", "epo", "Esperanto"),
-    ("es", "Spanish", "Latin", "spa", "Español|Castilian"),
-    ("et", "Estonian", "Latin", "est ekk", "Eesti"),
-    ("eu", "Basque", "Latin", "eus baq", "Euskara"),
-    ("fa", "Persian", "Arabic", "fas per pes", "فارسی|Farsi"),
-    ("fi", "Finnish", "Latin", "fin", "Suomi"),
-    ("fr", "French", "Latin", "fra fre", "Français"),
-    ("ga", "Irish", "Latin", "gle", "Gaeilge|Irish Gaelic"),
-    ("gl", "Galician", "Latin", "glg", "Galego"),
-    ("gu", "Gujarati", "Gujarati", "guj", "ગુજરાતી"),
-    ("he", "Hebrew", "Hebrew", "heb iw", "עברית"),
-    ("hi", "Hindi", "Devanagari", "hin", "हिन्दी|हिंदी"),
-    ("hr", "Croatian", "Latin", "hrv", "Hrvatski"),
-    ("hu", "Hungarian", "Latin", "hun", "Magyar"),
-    ("hy", "Armenian", "Armenian", "hye arm", "Հայերեն"),
-    ("id", "Indonesian", "Latin", "ind in", "Bahasa Indonesia"),
-    ("is", "Icelandic", "Latin", "isl ice", "Íslenska"),
-    ("it", "Italian", "Latin", "ita", "Italiano"),
-    ("ja", "Japanese", "Japanese", "jpn", "日本語"),
-    ("jv", "Javanese", "Latin", "jav", "Basa Jawa"),
-    ("ka", "Georgian", "Georgian", "kat geo", "ქართული"),
-    ("kk", "Kazakh", "Cyrillic", "kaz", "Қазақ тілі"),
-    ("km", "Khmer", "Khmer", "khm", "ខ្មែរ|Cambodian"),
-    ("kn", "Kannada", "Kannada", "kan", "ಕನ್ನಡ"),
-    ("ko", "Korean", "Hangul", "kor", "한국어"),
-    ("ky", "Kyrgyz", "Cyrillic", "kir", "Кыргызча|Kirghiz"),
-    ("la", "Latin", "Latin", "lat", "Latina"),
-    ("lo", "Lao", "Lao", "lao", "ລາວ"),
-    ("lt", "Lithuanian", "Latin", "lit", "Lietuvių"),
-    ("lv", "Latvian", "Latin", "lav lvs", "Latviešu"),
-    ("mk", "Macedonian", "Cyrillic", "mkd mac", "Македонски"),
-    ("ml", "Malayalam", "Malayalam", "mal", "മലയാളം"),
-    ("mn", "Mongolian", "Cyrillic", "mon khk", "Монгол"),
-    ("mr", "Marathi", "Devanagari", "mar", "मराठी"),
-    ("ms", "Malay", "Latin", "msa may zsm", "Bahasa Melayu"),
-    ("mt", "Maltese", "Latin", "mlt", "Malti"),
-    ("my", "Burmese", "Myanmar", "mya bur", "မြန်မာ|Myanmar"),
-    ("ne", "Nepali", "Devanagari", "nep npi", "नेपाली"),
-    ("nl", "Dutch", "Latin", "nld dut", "Nederlands|Flemish"),
-    ("no", "Norwegian", "Latin", "nor nob nb", "Norsk|Norwegian Bokmål|Bokmål"),
-    ("pa", "Punjabi", "Gurmukhi", "pan", "ਪੰਜਾਬੀ|Panjabi"),
-    ("pl", "Polish", "Latin", "pol", "Polski"),
-    ("ps", "Pashto", "Arabic", "pus pbu", "پښتو"),
-    ("pt", "Portuguese", "Latin", "por", "Português"),
-    ("ro", "Romanian", "Latin", "ron rum", "Română|Moldavian"),
-    ("ru", "Russian", "Cyrillic", "rus", "Русский"),
-    ("si", "Sinhala", "Sinhala", "sin", "සිංහල|Sinhalese"),
-    ("sk", "Slovak", "Latin", "slk slo", "Slovenčina"),
-    ("sl", "Slovenian", "Latin", "slv", "Slovenščina|Slovene"),
-    ("sq", "Albanian", "Latin", "sqi alb", "Shqip"),
-    ("sr", "Serbian", "Cyrillic", "srp", "Српски"),
-    ("sv", "Swedish", "Latin", "swe", "Svenska"),
-    ("sw", "Swahili", "Latin", "swa swh", "Kiswahili"),
-    ("ta", "Tamil", "Tamil", "tam", "தமிழ்"),
-    ("te", "Telugu", "Telugu", "tel", "తెలుగు"),
-    ("th", "Thai", "Thai", "tha", "ไทย"),
-    ("tl", "Tagalog", "Latin", "tgl fil", "Filipino"),
-    ("tr", "Turkish", "Latin", "tur", "Türkçe"),
-    ("uk", "Ukrainian", "Cyrillic", "ukr", "Українська"),
-    ("ur", "Urdu", "Arabic", "urd", "اردو"),
-    ("uz", "Uzbek", "Latin", "uzb uzn", "Oʻzbekcha"),
-    ("vi", "Vietnamese", "Latin", "vie", "Tiếng Việt"),
-    ("yi", "Yiddish", "Hebrew", "yid", "ייִדיש"),
-    ("zh", "Chinese", "Han", "zho chi cmn chn", "中文|汉语|漢語|Mandarin|Mandarin Chinese"),
-)
+@cache
+def _language(code: str) -> Language:
+    import langcodes
 
-LANGUAGES: dict[str, Language] = {
-    code: Language(code, name, script, tuple(codes.split()), tuple(names.split("|")))
-    for code, name, script, codes, names in _TABLE
-}
+    tag = langcodes.Language.make(language=code)
+    script = tag.maximize().script or "Zyyy"  # Zyyy: "Common", for a language without a likely script
+    return Language(
+        code,
+        _ENGLISH_NAME.get(code) or tag.display_name("en"),
+        _SCRIPT_NAME.get(script) or langcodes.Language.make(script=script).script_name("en"),
+    )
+
+
+class _Languages(Mapping[str, Language]):
+    """:data:`SUPPORTED_CODES` -> :class:`Language`, each built from ``langcodes`` on first access."""
+
+    def __getitem__(self, code: str) -> Language:
+        if code not in _SUPPORTED:
+            raise KeyError(code)
+        return _language(code)
+
+    def __contains__(self, code: object) -> bool:
+        return code in _SUPPORTED
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(SUPPORTED_CODES)
+
+    def __len__(self) -> int:
+        return len(SUPPORTED_CODES)
+
+
+LANGUAGES: Mapping[str, Language] = _Languages()
 
 
 def _key(label: str) -> str:
@@ -128,23 +113,60 @@ def _key(label: str) -> str:
     return " ".join(label.strip().casefold().replace("_", "-").split())
 
 
-def _build_lookup() -> dict[str, str]:
-    lookup: dict[str, str] = {}
-    for lang in LANGUAGES.values():
-        for label in (lang.code, *lang.codes, lang.name, *lang.names):
-            key = _key(label)
-            if lookup.get(key, lang.code) != lang.code:  # pragma: no cover - table consistency
-                raise AssertionError(f"language label {label!r} is ambiguous")
-            lookup[key] = lang.code
-    return lookup
+def _code_of_tag(tag: str) -> str | None:
+    """The Semanscope code of a language tag's language (macrolanguage preferred), or None."""
+    import langcodes
+
+    try:
+        code = langcodes.Language.get(tag).prefer_macrolanguage().language
+    except ValueError:  # not a well-formed tag
+        return None
+    return _PREFERRED_CODE.get(code, code) if code else None
 
 
-_LOOKUP = _build_lookup()
-_PARENTHESES = re.compile(r"\s*\(.*?\)\s*")
+class _Trie(Protocol):
+    def __contains__(self, key: str) -> bool: ...
+
+
+@cache
+def _name_trie(written_in: str) -> _Trie:
+    """language-data's names -> tags of names written in ``written_in`` (``und``: every language,
+    without the names that mean different languages in different languages, such as "Hindi")."""
+    from language_data.names import load_trie
+    from language_data.util import data_filename
+
+    return load_trie(data_filename(f"trie/{written_in}/name_to_language.marisa"))
+
+
+def _code_of_name(key: str) -> str | None:
+    """The supported language with this name (exact match of language-data's names): an English
+    name first, else a name in any language ("Malti" is Maltese in Maltese, another language in
+    English)."""
+    from language_data.names import get_trie_value, normalize_name
+
+    name = normalize_name(key)
+    if not name or len(name) > MAX_NAME_CHARS or not name.isprintable():
+        return None  # the trie reads a NUL as the end of the key (and then finds longer names)
+    for written_in in ("en", "und"):
+        trie = _name_trie(written_in)
+        if name in trie:
+            code = _code_of_tag(get_trie_value(trie, name))
+            if code in _SUPPORTED:
+                return code
+    return None
+
+
+def _lookup(key: str) -> str | None:
+    code = ALIASES.get(key)
+    if code is None and len(key) <= MAX_TAG_CHARS and _TAG_LIKE.fullmatch(key):
+        code = _code_of_tag(key)
+    if code not in _SUPPORTED:
+        code = _code_of_name(key)
+    return code
 
 
 def normalize_language(label: str) -> str:
-    """Map a language label (code, variant, English or native name) to its ISO 639-1 code.
+    """Map a language label (code, variant, name in any language, alias) to its ISO 639-1 code.
 
     Tries, in order: the whole label; the label without a parenthesised part
     (``"Chinese (Simplified)"``); the part before the first ``-``/``_`` (``"pt_BR"`` -> pt).
@@ -153,10 +175,10 @@ def normalize_language(label: str) -> str:
     if not isinstance(label, str) or not label.strip():
         raise UnknownLanguage(f"empty language label {label!r}; {accepted_labels_hint()}")
     key = _key(label)
-    candidates = [key, _key(_PARENTHESES.sub(" ", key)), key.split("-", 1)[0].strip()]
-    for candidate in candidates:
-        if candidate in _LOOKUP:
-            return _LOOKUP[candidate]
+    for candidate in dict.fromkeys((key, _key(_PARENTHESES.sub(" ", key)), key.split("-", 1)[0].strip())):
+        code = _lookup(candidate)
+        if code is not None:
+            return code
     raise UnknownLanguage(f"unknown language {label!r}; {accepted_labels_hint()}")
 
 
@@ -164,7 +186,7 @@ def accepted_labels_hint() -> str:
     """One sentence describing the accepted labels and listing the known codes."""
     return (
         "use an ISO 639-1 code (e.g. 'de'), an ISO 639-3 code ('deu'), a region variant ('pt-BR') "
-        "or an English name ('German'); known codes: " + ", ".join(LANGUAGES)
+        "or an English name ('German'); known codes: " + ", ".join(SUPPORTED_CODES)
     )
 
 

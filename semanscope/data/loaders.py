@@ -18,6 +18,13 @@ webfaq    WebFAQ bitexts (Parquet / JSON lines / CSV), pivot-joined (:func:`load
 xquad     XQuAD/SQuAD JSON, one file per language, joined by question id (:func:`load_xquad`)
 ========  ==================================================================================
 
+The wide formats (csv, sa, jsonl, parquet) share one set of rules (:mod:`semanscope.data.tables`):
+columns that are not a language, ``id`` or ``topic`` are kept as per-concept metadata
+(``QuerySet.metadata``), ``\\|`` in a cell is a literal pipe, and CSV/TSV lines whose first
+cell starts with ``#`` are comments (:mod:`semanscope.data.records`); the report says how many
+comment lines were skipped, which columns became metadata and how many cells were split
+into alternatives.
+
 Several files (a list) are joined as ``webfaq`` or ``xquad``. Encoding rules are in
 :mod:`semanscope.data.encoding` (UTF-8/UTF-16/UTF-32 BOMs accepted; invalid UTF-8 is an
 error unless ``encoding=`` says otherwise). Every query set's provenance records source,
@@ -132,6 +139,7 @@ def load_queryset(
     min_languages: int | None = None,
     duplicates: str = "best",
     license: str | None = None,
+    metadata: Sequence[str] | None = None,
 ) -> LoadResult:
     """Load a query set from a path, a binary file object with ``.name`` (e.g. a Streamlit
     upload), or a list of them / ``{language: file}`` mapping (WebFAQ, XQuAD).
@@ -146,6 +154,8 @@ def load_queryset(
     delimiter: CSV delimiter (default: tab for .tsv, else sniffed from the header).
     min_similarity, min_languages, duplicates: WebFAQ options (see :func:`load_webfaq`).
     license: recorded in provenance.
+    metadata: wide formats: column names to keep as metadata even when they look like (or are)
+        language labels, e.g. ``["pos"]``; each must be in the file.
     """
     codes = None if languages is None else [language_code(code, "languages") for code in languages]
     fmt = _format_name(format)
@@ -162,6 +172,8 @@ def load_queryset(
     fmt = fmt or detect_format(first, encoding=encoding, delimiter=delimiter)
     if len(files) > 1 and fmt not in ("webfaq", "xquad"):
         raise QuerySetError(f"several files can only be joined as webfaq or xquad; {first.name} looks like {fmt}")
+    if metadata and fmt in ("webfaq", "xquad"):
+        raise QuerySetError(f"metadata= applies to the wide formats (csv, sa, jsonl, parquet), not {fmt}")
     if fmt == "xquad":
         return load_xquad(files, pivot, codes, name=name, progress=progress, encoding=encoding, license=license)
     if fmt == "webfaq":
@@ -203,6 +215,7 @@ def load_queryset(
         languages=codes,
         counter=RowCounter(progress, max_rows, records.total),
         provenance=provenance,
+        metadata=metadata,
     )
 
 

@@ -3,8 +3,16 @@
 Rows are yielded one at a time (csv module over a decoding stream, pyarrow record batches),
 so memory stays bounded by what the caller keeps. Each record carries its location for
 messages: CSV ``"row 5 (line 6)"`` (row = data row, header excluded; line = file line where
-the record starts, which differs when cells contain newlines), JSON lines ``"line 7"``,
-Parquet ``"row 5"``.
+the record starts, which differs when cells contain newlines or comments), JSON lines
+``"line 7"``, Parquet ``"row 5"``.
+
+CSV/TSV lines skipped (before and after the header; counted in :class:`SkippedLines`):
+
+* comment lines: the first cell starts with ``#`` (spaces before it allowed), e.g.
+  ``# source: ...`` or ``#丨,vertical line,``; a ``#`` in any other cell, or in a quoted first
+  cell (``"#1",...``), is data. A comment line may have any number of cells;
+* blank lines;
+* repeated header lines (every cell equal to the header's, e.g. two files concatenated).
 """
 
 from __future__ import annotations
@@ -14,11 +22,14 @@ import csv
 import itertools
 import json
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import NamedTuple
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, NamedTuple
 
 from .encoding import Source, detect_encoding, open_text
-from .validation import QuerySetError
+from .validation import QuerySetError, listing
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
 
 Progress = Callable[[int, "int | None"], None]
 """progress(records_done, total_records_or_None)"""
@@ -31,24 +42,45 @@ _BATCH = 8_192
 
 
 class Record(NamedTuple):
-    """One input row: ``index`` (1-based data row), ``ref`` (short, for report lists),
+    """One input row: ``number`` (1-based data row), ``ref`` (short, for report lists),
     ``where`` (full location, for errors) and the raw ``values`` by column/key name."""
 
-    index: int
+    number: int
     ref: str
     where: str
     values: dict
 
 
 @dataclass
+class SkippedLines:
+    """File lines (1-based) a CSV reader skipped so far: comments and repeated headers."""
+
+    comments: list[int] = field(default_factory=list)
+    headers: list[int] = field(default_factory=list)
+
+    def notes(self) -> list[str]:
+        """Report lines for the loaders (empty when nothing was skipped)."""
+        out = []
+        if self.comments:
+            refs = [f"line {n}" for n in self.comments]
+            out.append(f"skipped {len(refs):,} comment line(s) starting with '#': {listing(refs)}")
+        if self.headers:
+            refs = [f"line {n}" for n in self.headers]
+            out.append(f"skipped {len(refs):,} repeated header line(s): {listing(refs)}")
+        return out
+
+
+@dataclass
 class Records:
     """A stream of records: header ``columns`` (``None`` when keys vary, as in JSON lines),
-    the decoding codec used (``None`` for Parquet) and ``total`` rows when known up front."""
+    the decoding codec used (``None`` for Parquet), ``total`` rows when known up front, and the
+    lines skipped so far (``skipped``: complete once ``rows`` is exhausted)."""
 
     columns: list[str] | None
     rows: Iterator[Record]
     encoding: str | None
     total: int | None = None
+    skipped: SkippedLines = field(default_factory=SkippedLines)
 
 
 def sniff_delimiter(header_line: str, suffix: str) -> str:
@@ -61,29 +93,77 @@ def sniff_delimiter(header_line: str, suffix: str) -> str:
     return best if counts[best] else ","
 
 
-def _csv_stream(source: Source, encoding: str | None, delimiter: str | None) -> Iterator:
-    """Generator: first yields ``(header, codec)``, then one :class:`Record` per data row."""
+def is_comment(line: str, delimiter: str | None) -> bool:
+    """True when the first cell of a raw CSV line starts with ``#`` (leading spaces allowed); with
+    ``delimiter=None`` (before the header, delimiter not known yet) when the line does."""
+    if not line.lstrip().startswith("#"):  # fast path: almost every line
+        return False
+    return delimiter is None or line.split(delimiter, 1)[0].strip().startswith("#")
+
+
+class _Lines:
+    """The physical lines of a text stream for ``csv.reader``, dropping comment lines met at a
+    record boundary (never inside a quoted multi-line cell). The consumer sets ``at_boundary``
+    after each record; ``line`` counts physical lines read, ``start`` is where the record began."""
+
+    def __init__(self, text: Iterator[str], delimiter: str, line: int, skipped: SkippedLines):
+        self.text, self.delimiter, self.line, self.skipped = text, delimiter, line, skipped
+        self.at_boundary = True
+        self.start = line
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        while True:
+            raw = next(self.text)
+            self.line += 1
+            if not self.at_boundary:
+                return raw
+            if is_comment(raw, self.delimiter):
+                self.skipped.comments.append(self.line)
+                continue
+            self.at_boundary, self.start = False, self.line
+            return raw
+
+
+def _csv_stream(source: Source, encoding: str | None, delimiter: str | None, skipped: SkippedLines) -> Iterator:
+    """Generator: first yields ``(header, codec)``, then one :class:`Record` per data row; comment,
+    blank and repeated-header lines are skipped (see module doc) and recorded in ``skipped``."""
     if csv.field_size_limit() < _FIELD_LIMIT:
         csv.field_size_limit(_FIELD_LIMIT)
     with open_text(source, encoding) as (text, codec):
-        first = text.readline()
+        first, line = "", 0
+        known = delimiter or ("\t" if source.suffix in (".tsv", ".tab") else None)
+        for first in text:
+            line += 1
+            if is_comment(first, known):
+                skipped.comments.append(line)
+            elif first.strip():
+                break
+        else:
+            raise QuerySetError(
+                f"{source.name}: " + ("has only comment lines, no header" if skipped.comments else "the file is empty")
+            )
         delim = delimiter or sniff_delimiter(first, source.suffix)
-        reader = csv.reader(itertools.chain([first], text), delimiter=delim)
+        lines = _Lines(itertools.chain([first], text), delim, line - 1, skipped)
+        reader = csv.reader(lines, delimiter=delim)
+        index = 0
         try:
             header = [h.strip() for h in next(reader)]
-        except StopIteration:
-            raise QuerySetError(f"{source.name}: the file is empty") from None
-        if not any(header):
-            raise QuerySetError(f"{source.name}: line 1 is blank; the first line must be the header")
-        yield header, codec
-        index, line = 0, reader.line_num
-        try:
+            if not any(header):
+                raise QuerySetError(f"{source.name}: line {line}: the header has no column names")
+            yield header, codec
+            lines.at_boundary = True
             for row in reader:
-                start, line = line + 1, reader.line_num
+                lines.at_boundary = True
                 if not row or (len(row) == 1 and not row[0].strip() and len(header) > 1):
                     continue  # blank line
+                if row[0].strip() == header[0] and [cell.strip() for cell in row] == header:
+                    skipped.headers.append(lines.start)
+                    continue
                 index += 1
-                where = f"row {index} (line {start})"
+                where = f"row {index} (line {lines.start})"
                 if len(row) != len(header):
                     raise QuerySetError(
                         f"{source.name}: {where} has {len(row)} columns, expected {len(header)} like the header; "
@@ -91,7 +171,7 @@ def _csv_stream(source: Source, encoding: str | None, delimiter: str | None) -> 
                     )
                 yield Record(index, f"row {index}", where, dict(zip(header, row, strict=True)))
         except csv.Error as exc:
-            raise QuerySetError(f"{source.name}: line {reader.line_num}: malformed CSV ({exc})") from None
+            raise QuerySetError(f"{source.name}: line {lines.line}: malformed CSV ({exc})") from None
         if index == 0:
             raise QuerySetError(f"{source.name}: has a header but no data rows")
 
@@ -129,7 +209,7 @@ def _json_array(source: Source, encoding: str | None) -> Iterator[Record]:
         yield Record(index, f"item {index}", f"item {index}", obj)
 
 
-def _parquet_file(source: Source):
+def _parquet_file(source: Source) -> pq.ParquetFile:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -190,9 +270,10 @@ def read_records(
     ``Records.columns`` still lists all of them.
     """
     if container == "csv":
-        stream = _csv_stream(source, encoding, delimiter)
+        skipped = SkippedLines()
+        stream = _csv_stream(source, encoding, delimiter, skipped)
         header, codec = next(stream)
-        return Records(header, stream, codec)
+        return Records(header, stream, codec, skipped=skipped)
     if container == "jsonl":
         return Records(None, _jsonl_stream(source, encoding), detect_encoding(source, encoding))
     if container == "json":

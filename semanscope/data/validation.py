@@ -18,6 +18,8 @@ MAX_CONCEPTS = 200_000
 """Most concepts (rows) one query set may hold."""
 MAX_LANGUAGES = 100
 """Most language columns one query set may hold."""
+MAX_METADATA_COLUMNS = 100
+"""Most metadata (non-language) columns one query set may keep."""
 LONG_TEXT_CHARS = 2_000
 """Texts longer than this are kept but reported: models truncate them (~512 tokens)."""
 MAX_UPLOAD_NAME = 120

@@ -260,6 +260,7 @@ def pivot_webfaq(
     not_requested = below = empty = 0
     counter = RowCounter(progress, max_rows)
     files = []
+    skipped_lines: list[str] = []
     for source in sources:
         records = read_records(source, container_of(source), encoding=encoding, columns=READ_COLUMNS)
         if records.columns is not None:
@@ -269,7 +270,7 @@ def pivot_webfaq(
         rows_before = counter.done
         for rec in counter.over(records.rows):
             v = rec.values
-            if records.columns is None and rec.index == 1:
+            if records.columns is None and rec.number == 1:
                 _check_columns(list(v), source.name)
             l1, l2 = lang_of(v.get("language1")), lang_of(v.get("language2"))
             if l1 is None or l2 is None:
@@ -298,9 +299,10 @@ def pivot_webfaq(
             buckets.add(key, (counter.done - 1, key, p_text, origin_topic(v.get("origin")), lang, text, sim))
             found[lang] = None
         files.append({"source": source.name, "sha256": source.sha256(), "rows_read": counter.done - rows_before})
+        skipped_lines += [f"{source.name}: {note}" for note in records.skipped.notes()]
     bucket_files = buckets.close()
 
-    report: list[str] = []
+    report: list[str] = list(skipped_lines)
     if counter.truncated:
         report.append(f"read only the first {counter.done:,} bitext rows (max_rows={counter.max_rows:,})")
     if unknown:

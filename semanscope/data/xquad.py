@@ -154,7 +154,7 @@ def load_xquad(
         "source": [f["source"] for f in files],
         "format": "xquad",
         "files": files,
-        "rows_read": sum(f["questions"] for f in files),
+        "rows_read": sum(len(q) for q in questions.values()),
         "pivot": pivot_code,
         "license": license,
     }

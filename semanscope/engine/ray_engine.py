@@ -65,7 +65,7 @@ from semanscope.engine.stats import (
     split_text_rows,
     unique_text_rows,
 )
-from semanscope.metrics.affinity import SAResult, _check_metric, segment_sum, unit_rows
+from semanscope.metrics.affinity import SAResult, check_metric, segment_sum, unit_rows
 from semanscope.metrics.retrieval import TILE_ENTRIES, RetrievalResult
 from semanscope.models.base import Embedder
 
@@ -316,7 +316,7 @@ def engine_metrics(
     if not metrics:
         raise ValueError("metrics must name at least one metric")
     for metric in metrics:
-        _check_metric(metric)
+        check_metric(metric)
     if not embedding_files:
         raise ValueError("no embedding shards")
     t0 = time.perf_counter()

@@ -32,7 +32,7 @@ import numpy as np
 
 from semanscope.metrics.affinity import (
     GroupMoments,
-    _check_metric,
+    check_metric,
     cross_msd,
     group_moments,
     merge_moments,
@@ -118,7 +118,7 @@ def concept_stats(
     rows (euclidean); ``m_i`` and ``m_i^{lm}`` come from
     :func:`~semanscope.metrics.affinity.cross_msd` on the kept concepts.
     """
-    _check_metric(metric)
+    check_metric(metric)
     n, L = len(position), n_languages
     peak, valid = usable_rows(X)
     n_dropped = np.bincount(concept[~valid], minlength=n)
@@ -245,7 +245,7 @@ def merge_spreads(concepts: ConceptStats, languages: LanguageStats, metric: str)
     """Distances from the merged statistics: ``v_i = msd_to_distance(m_i)`` (cosine: ``m_i / 2``;
     euclidean: ``scale sqrt(m_i / scale^2)``), likewise ``v_i^lm``, and
     ``H_l = msd_to_distance(2 sse_l / (n_l - 1))`` with cosine ``sse_l = n_l - |S_l|^2 / n_l``."""
-    _check_metric(metric)
+    check_metric(metric)
     kept = concepts.kept
     scale = float(concepts.peak[kept].max()) if kept.any() else 0.0
     unit = 1.0 if metric == "cosine" or scale == 0 else scale

@@ -2,6 +2,7 @@
 result records."""
 
 from semanscope.metrics.affinity import (
+    ConceptSpreads,
     GroupMoments,
     PreparedInputs,
     SAResult,
@@ -13,10 +14,12 @@ from semanscope.metrics.affinity import (
     mean_pairwise_distance,
     merge_moments,
     prepare_inputs,
+    propagated_sem,
     segment_sum,
     semantic_affinity,
     unit_rows,
 )
+from semanscope.metrics.calibration import Calibration, calibrate
 from semanscope.metrics.clustering import (
     ClusterResult,
     adjusted_rand_index,
@@ -36,6 +39,8 @@ from semanscope.metrics.retrieval import (
 
 __all__ = [
     "ClusterResult",
+    "Calibration",
+    "ConceptSpreads",
     "GroupMoments",
     "PreparedInputs",
     "ROW_COLUMNS",
@@ -45,6 +50,7 @@ __all__ = [
     "adjusted_rand_index",
     "affinity_from_spread",
     "bootstrap_means",
+    "calibrate",
     "cell_unit_means",
     "cluster_concepts",
     "concept_pair_spreads",
@@ -57,6 +63,7 @@ __all__ = [
     "pair_ranks",
     "prepare_inputs",
     "purity",
+    "propagated_sem",
     "rank_tensor",
     "retrieval_metrics",
     "retrieval_ranks",

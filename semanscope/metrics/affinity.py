@@ -45,9 +45,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import scipy.sparse as sp
 
 METRICS = ("cosine", "euclidean")
+WEIGHTINGS = ("concept", "expanded")
+MAX_EXPANDED_ROWS = 2**16  # cross-product rows of one concept that the expanded weighting enumerates
 ZERO_TOL = 1e-12
 BLOCK_ROWS = 8192  # rows of X converted to float64 at a time
 BOOT_ENTRIES = 2**22  # entries of the (B, N) bootstrap count matrix held at a time
@@ -156,7 +159,7 @@ def msd_to_distance(msd: np.ndarray, metric: str, scale: float = 1.0) -> np.ndar
 def mean_pairwise_distance(X: np.ndarray, metric: str = "cosine") -> float:
     """Mean pairwise cosine distance ``1 - (|sum u|^2 - n)/(n(n-1))`` of the rows of X, or (euclidean)
     their RMS pairwise distance ``sqrt((2 n sum|x|^2 - 2|sum x|^2)/(n(n-1)))``. O(n d)."""
-    _check_metric(metric)
+    check_metric(metric)
     n = np.array([len(X)])
     if metric == "cosine":
         sse = unit_sse(n, unit_rows(X).sum(axis=0, keepdims=True))
@@ -270,7 +273,7 @@ class PreparedInputs:
         return self.X[self.rows[part]]
 
 
-def _int_array(name: str, value, m: int) -> np.ndarray:
+def _int_array(name: str, value: npt.ArrayLike, m: int) -> np.ndarray:
     arr = np.asarray(value)
     if arr.shape != (m,):
         raise ValueError(f"{name} must be a 1-D array with one entry per row of X ({m}), got shape {arr.shape}")
@@ -291,7 +294,8 @@ def _labels(name: str, names: Sequence[str] | None, values: np.ndarray) -> tuple
     return names
 
 
-def _check_metric(metric: str) -> None:
+def check_metric(metric: str) -> None:
+    """ValueError unless ``metric`` is one of :data:`METRICS`."""
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}; choose one of {list(METRICS)}")
 
@@ -347,8 +351,8 @@ def prepare_inputs(
     n_dropped = int(m - valid.sum())
     if n_dropped:
         messages.append(f"dropped {n_dropped} of {m} rows whose vector is all-zero or non-finite")
-    present = np.bincount(concept[valid] * n_lang + lang[valid], minlength=n_all * n_lang).reshape(n_all, n_lang) > 0
-    keep_concept = present.all(axis=1)
+    cell_rows = np.bincount(concept[valid] * n_lang + lang[valid], minlength=n_all * n_lang).reshape(n_all, n_lang)
+    keep_concept = np.all(cell_rows > 0, axis=1)
     dropped = tuple(cids[i] for i in np.flatnonzero(~keep_concept))
     if dropped:
         messages.append(
@@ -391,10 +395,14 @@ class SAResult:
     "invalid" (no meaningful score: fewer than 3 usable concepts, or H == 0 while some v_i > 0).
     SA, SR, SEM and SA_i are NaN only when status is "invalid"; a pair entry SA_lm is also NaN when
     H_lm == 0 while its translations differ (two languages each collapsed to one point, status
-    "collapsed"). Per-concept arrays follow ``concept_ids`` (the
-    concepts used). Pair matrices are symmetric (L, L) with a NaN diagonal (a language paired with
-    itself is not a translation pair); ``pair_h`` holds (H_l + H_m) / 2 everywhere. ``ci_*`` are
-    bootstrap percentile intervals over concepts with H held fixed (NaN when n_boot == 0).
+    "collapsed"). Per-concept arrays follow ``concept_ids`` (the concepts used); with
+    ``weighting="expanded"`` ``v`` is the mean spread of the concept's cross-product rows and
+    ``n_rows`` counts those rows (``n_rows == n_concepts`` for ``"concept"``). Pair matrices are
+    symmetric (L, L) with a NaN diagonal (a language paired with itself is not a translation
+    pair); ``pair_h`` holds (H_l + H_m) / 2 everywhere. ``ci_*`` are bootstrap percentile
+    intervals over concepts with H held fixed (NaN when n_boot == 0), the primary interval.
+    ``sem`` is Semanscope's propagated standard error of SA, ``sem_sr`` that of SR, and
+    ``sem_vertical`` / ``sem_horizontal`` its two terms (:func:`affinity_result`).
     """
 
     sa: float
@@ -402,6 +410,8 @@ class SAResult:
     h: float
     sem: float
     sem_sr: float
+    sem_vertical: float
+    sem_horizontal: float
     ci_low: float
     ci_high: float
     h_per_language: np.ndarray
@@ -421,6 +431,8 @@ class SAResult:
     dropped_concepts: tuple[str, ...]
     n_dropped_rows: int
     metric: str
+    weighting: str
+    n_rows: int
     seed: int
     n_boot: int
     ci: float
@@ -447,7 +459,7 @@ class SAResult:
         )
 
 
-def _symmetric(values: np.ndarray, n_languages: int) -> np.ndarray:
+def symmetric_matrix(values: np.ndarray, n_languages: int) -> np.ndarray:
     """(L, L) matrix from upper-triangle values (``np.triu_indices`` order), mirrored, NaN diagonal."""
     out = np.full((n_languages, n_languages), np.nan)
     iu = np.triu_indices(n_languages, 1)
@@ -456,7 +468,7 @@ def _symmetric(values: np.ndarray, n_languages: int) -> np.ndarray:
     return out
 
 
-def _first_occurrence(lang: np.ndarray, text_ids: np.ndarray | None) -> np.ndarray:
+def first_occurrence(lang: np.ndarray, text_ids: np.ndarray | None) -> np.ndarray:
     """Mask of rows that are the first occurrence of their (language, text id); all True without ids."""
     if text_ids is None:
         return np.ones(len(lang), dtype=bool)
@@ -467,16 +479,27 @@ def _first_occurrence(lang: np.ndarray, text_ids: np.ndarray | None) -> np.ndarr
     return keep
 
 
-def _spreads(prep: PreparedInputs, metric: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _cell_first_rows(cell: np.ndarray) -> np.ndarray:
+    """For each row, the position of the first row of its cell (its first alternative) in input order."""
+    _, first, inverse = np.unique(cell, return_index=True, return_inverse=True)
+    return first[inverse]
+
+
+def _spreads(
+    prep: PreparedInputs, metric: str, weighting: str = "concept"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One pass over the rows in concept blocks.
 
     Returns per-concept joint msd (n,), pair msd (n, L, L), and for each language's unique texts
     their count (L,), the sum of their unit vectors (L, d) and their sum of squared deviations
     from the mean (L,) in the metric's space. Cosine: ``n - |sum u|^2 / n`` (exact, |u| = 1);
-    euclidean: centred two-pass moments of the rows divided by ``prep.scale``.
+    euclidean: centred two-pass moments of the rows divided by ``prep.scale``. With
+    ``weighting="expanded"`` each unique text counts for H with the vector of the first
+    alternative of the cell it first occurs in (the original Semanscope's H, see
+    :func:`semantic_affinity`).
     """
     n, L, d = prep.n_concepts, prep.n_languages, prep.X.shape[1]
-    keep = _first_occurrence(prep.lang, prep.text_ids)
+    keep = first_occurrence(prep.lang, prep.text_ids)
     joint, pair = np.empty(n), np.empty((n, L, L))
     count, unit_sum = np.zeros(L, dtype=np.int64), np.zeros((L, d))
     lang_moments = GroupMoments(count.copy(), np.zeros((L, d)), np.zeros(L))
@@ -484,11 +507,16 @@ def _spreads(prep: PreparedInputs, metric: str) -> tuple[np.ndarray, np.ndarray,
         nb, raw, lang = c1 - c0, prep.load(part), prep.lang[part]
         U = unit_rows(raw, prep.peak[part])
         Y = U if metric == "cosine" else np.multiply(raw, 1.0 / prep.scale, dtype=np.float64)
-        cells = group_moments(Y, (prep.concept[part] - c0) * L + lang, nb * L)
+        cell = (prep.concept[part] - c0) * L + lang
+        cells = group_moments(Y, cell, nb * L)
         within = (cells.sse / cells.count).reshape(nb, L)
         joint[c0:c1], pair[c0:c1] = cross_msd(cells.mean.reshape(nb, L, d), within)
         k = keep[part]
-        Uk, Yk, lk = (U, Y, lang) if k.all() else (U[k], Y[k], lang[k])
+        if weighting == "expanded":
+            src = _cell_first_rows(cell)[k]
+            Uk, Yk, lk = U[src], Y[src], lang[k]
+        else:
+            Uk, Yk, lk = (U, Y, lang) if k.all() else (U[k], Y[k], lang[k])
         unit_sum += segment_sum(Uk, lk, L)
         count += np.bincount(lk, minlength=L)
         if metric == "euclidean":
@@ -497,50 +525,252 @@ def _spreads(prep: PreparedInputs, metric: str) -> tuple[np.ndarray, np.ndarray,
     return joint, pair, count, unit_sum, sse
 
 
-def _distances(prep: PreparedInputs, metric: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``v`` (n,), pair spreads ``v_i^lm`` (n, P) in ``np.triu_indices`` order, ``H_l`` (L,), and each
-    language's unique-text count (L,) and unit-vector sum (L, d), in the caller's units."""
-    joint_msd, pair_msd, lang_count, unit_sum, lang_sse = _spreads(prep, metric)
+@dataclass(frozen=True)
+class ConceptSpreads:
+    """Per-concept spreads and per-language statistics, everything SA needs.
+
+    ``v`` (n,) and ``pair_v`` (n, P, ``np.triu_indices`` order) are per-concept vertical spreads;
+    ``weight`` (n,) / ``pair_weight`` (n, P) the number of rows each concept stands for and
+    ``v_var`` (n,) the variance of the concept's row spreads around ``v`` (None = one row per
+    concept: weights 1, variance 0). ``h_lang`` (L,), ``lang_count`` (L,) and ``unit_sum`` (L, d) describe each
+    language's unique texts (H_l, how many, the sum of their unit vectors).
+    """
+
+    v: np.ndarray
+    pair_v: np.ndarray
+    h_lang: np.ndarray
+    lang_count: np.ndarray
+    unit_sum: np.ndarray
+    weight: np.ndarray | None = None
+    pair_weight: np.ndarray | None = None
+    v_var: np.ndarray | None = None
+
+
+def _distances(prep: PreparedInputs, metric: str, weighting: str = "concept") -> ConceptSpreads:
+    """:class:`ConceptSpreads` of the prepared rows, in the caller's units."""
+    joint_msd, pair_msd, lang_count, unit_sum, lang_sse = _spreads(prep, metric, weighting)
     scale = 1.0 if metric == "cosine" else prep.scale
     iu = np.triu_indices(prep.n_languages, 1)
     v = msd_to_distance(joint_msd, metric, scale)
     pair_v = msd_to_distance(pair_msd[:, iu[0], iu[1]], metric, scale)
     h_lang = msd_to_distance(pairwise_msd(lang_count, lang_sse), metric, scale)
-    return v, pair_v, h_lang, lang_count, unit_sum
+    spreads = ConceptSpreads(v, pair_v, h_lang, lang_count, unit_sum)
+    return _expand(prep, metric, spreads) if weighting == "expanded" else spreads
 
 
-def _invalid_result(prep: PreparedInputs, metric: str, seed: int, n_boot: int, ci: float) -> SAResult:
-    L, n, nan = prep.n_languages, prep.n_concepts, float("nan")
-    full = np.full((L, L), np.nan)
+def _expand(prep: PreparedInputs, metric: str, spreads: ConceptSpreads) -> ConceptSpreads:
+    """Expanded weighting: every cross-product row of a concept's alternatives counts once.
+
+    A concept with ``n_il`` alternatives in language l stands for ``R_i = prod_l n_il`` rows, one
+    text per language each. Row spread from the mean over its L (L-1) / 2 language pairs of the
+    squared distance ``|a - b|^2`` (of unit vectors for cosine, where ``1 - a.b = |a - b|^2 / 2``:
+    the mean pairwise cosine distance; of the raw vectors for euclidean, whose square root is the
+    RMS pairwise distance); the squared distances of every pair of alternatives of two cells are
+    computed once and summed over the cross product by broadcasting. ``v_i`` is the mean over the
+    concept's rows, ``v_var_i`` their variance around it. The pair (l, m) of a concept stands for
+    ``n_il n_im`` rows (the study restricted to two languages), its spread is the mean distance
+    over the cross product of the two cells (cosine ``1 - a.b``, euclidean ``|a - b|``).
+    Concepts with one text per cell keep their spreads (weights 1). At most
+    :data:`MAX_EXPANDED_ROWS` rows per concept are enumerated.
+    """
+    n, L = prep.n_concepts, prep.n_languages
+    iu = np.triu_indices(L, 1)
+    counts = np.bincount(prep.concept * L + prep.lang, minlength=n * L).reshape(n, L)
+    weight = np.prod(counts.astype(np.float64), axis=1)
+    pair_weight = (counts[:, iu[0]] * counts[:, iu[1]]).astype(np.float64)
+    v, pair_v, v_var = spreads.v.copy(), spreads.pair_v.copy(), np.zeros(n)
+    scale = 1.0 if metric == "cosine" else prep.scale
+    for i in np.flatnonzero(weight > 1):
+        if weight[i] > MAX_EXPANDED_ROWS:
+            raise ValueError(
+                f"concept {prep.concept_ids[i]!r} expands to {int(weight[i]):,} cross-product rows "
+                f"(alternatives per language {counts[i].tolist()}); the expanded weighting enumerates at most "
+                f"{MAX_EXPANDED_ROWS:,}; use weighting='concept'"
+            )
+        part = slice(int(prep.offsets[i]), int(prep.offsets[i + 1]))
+        raw, lang = prep.load(part), prep.lang[part]
+        Y = (
+            unit_rows(raw, prep.peak[part])
+            if metric == "cosine"
+            else np.multiply(raw, 1.0 / prep.scale, dtype=np.float64)
+        )
+        cells = [Y[lang == j] for j in range(L)]
+        shape = [len(cell) for cell in cells]
+        total = np.zeros(shape)  # sum over language pairs of the squared distance, per cross-product row
+        for p, (a, b) in enumerate(zip(*iu, strict=True)):
+            diff = cells[a][:, None, :] - cells[b][None, :, :]
+            sq = np.einsum("ijk,ijk->ij", diff, diff)  # |a - b|^2 of every pair of the two cells
+            pair_v[i, p] = msd_to_distance(sq, metric, scale).mean()
+            grid = [1] * L
+            grid[a], grid[b] = shape[a], shape[b]
+            total += sq.reshape(grid)
+        rows = msd_to_distance(total.ravel() / len(iu[0]), metric, scale)
+        v[i], v_var[i] = rows.mean(), rows.var()
+    return ConceptSpreads(v, pair_v, spreads.h_lang, spreads.lang_count, spreads.unit_sum, weight, pair_weight, v_var)
+
+
+def _weighted_mean(values: np.ndarray, weight: np.ndarray | None) -> np.ndarray:
+    """Mean over concepts (axis 0), each weighted by the rows it stands for."""
+    if weight is None:
+        return values.mean(axis=0)
+    return (weight * values).sum(axis=0) / weight.sum(axis=0)
+
+
+def propagated_sem(
+    v: np.ndarray, h_lang: np.ndarray, weight: np.ndarray | None = None, v_var: np.ndarray | None = None
+) -> tuple[float, float, float, float]:
+    """Semanscope's propagated standard error of SR and SA -> ``(sem_sr, sem, sem_vertical, sem_horizontal)``.
+
+    With R rows (``sum(weight)``; N concepts when unweighted), row spreads of mean ``V`` and sample
+    standard deviation ``s_V`` (ddof = 1: ``s_V^2 = sum_i w_i (var_i + (v_i - V)^2) / (R - 1)``
+    with ``var_i`` = ``v_var``), H = mean_l H_l and
+    ``s_H`` the sample standard deviation of the L values H_l (ddof = 1; 0 for one language):
+
+    * ``SEM_V = s_V / sqrt(R)``, ``SEM_H = s_H / sqrt(L)``, ``SR = V / H``;
+    * ``sem_sr = SR sqrt((SEM_V / V)^2 + (SEM_H / H)^2)`` (the ratio's error; 0 when SR = 0);
+    * ``sem = sem_sr / (1 + SR)^2`` (dSA/dSR = -1/(1+SR)^2), split into its two terms
+      ``sem_vertical = (SEM_V / H) / (1 + SR)^2`` and ``sem_horizontal = SR (SEM_H / H) / (1 + SR)^2``,
+      ``sem = sqrt(sem_vertical^2 + sem_horizontal^2)``.
+    """
+    h = float(np.mean(h_lang))
+    rows = float(len(v) if weight is None else weight.sum())
+    mean = float(_weighted_mean(v, weight))
+    spread = (v - mean) ** 2 + (0.0 if v_var is None else v_var)
+    total = float(spread.sum() if weight is None else (weight * spread).sum())
+    sem_v = np.sqrt(total / (rows - 1) / rows) if rows > 1 else 0.0
+    L = len(h_lang)
+    sem_h = float(np.std(h_lang, ddof=1)) / np.sqrt(L) if L > 1 else 0.0
+    if not h > 0:
+        return 0.0, 0.0, 0.0, 0.0
+    sr = mean / h
+    vertical, horizontal = sem_v / h, sr * sem_h / h
+    sem_sr = float(np.hypot(vertical, horizontal))
+    return sem_sr, sem_sr / (1.0 + sr) ** 2, vertical / (1.0 + sr) ** 2, horizontal / (1.0 + sr) ** 2
+
+
+def affinity_result(
+    spreads: ConceptSpreads,
+    *,
+    languages: Sequence[str],
+    concept_ids: Sequence[str],
+    metric: str,
+    weighting: str = "concept",
+    status: str = "ok",
+    messages: Sequence[str] = (),
+    dropped_concepts: Sequence[str] = (),
+    n_dropped_rows: int = 0,
+    n_boot: int = 1000,
+    ci: float = 0.95,
+    seed: int = 0,
+    worst_k: int = 10,
+    collapse_threshold: float = 0.95,
+) -> SAResult:
+    """:class:`SAResult` from per-concept spreads (``concept_ids`` of the n concepts, in order).
+
+    ``H = mean_l H_l``, ``SR = V / H`` with V the row-weighted mean of ``v`` (plain mean for
+    ``weighting="concept"``), ``SA = 1 / (1 + SR)``, ``SA_i = 1 / (1 + v_i / H)``; per pair
+    ``H_lm = (H_l + H_m) / 2`` and ``SA_lm = 1 / (1 + V_lm / H_lm)``. Collapse when a language's
+    mean cosine similarity of unique texts ``1 - sse_l / (n_l - 1)`` exceeds
+    ``collapse_threshold``; H == 0 is "collapsed" (SA = 1) if every v_i == 0, else "invalid".
+    SEM: :func:`propagated_sem`. CI: percentile bootstrap over concepts (``bootstrap_means``:
+    ``np.random.default_rng(seed)``, concepts in order) of V and every V_lm (ratios of weighted
+    sums when weighted), H held fixed. ``status`` / ``messages`` come from the input checks
+    ("invalid" or fewer than 3 concepts gives NaN scores).
+    """
+    check_bootstrap_args(n_boot, ci)
+    if worst_k < 0:
+        raise ValueError(f"worst_k must be >= 0, got {worst_k}")
+    L, n = len(languages), len(spreads.v)
+    if len(concept_ids) != n:
+        raise ValueError(f"{len(concept_ids)} concept ids for {n} concepts")
+    messages = list(messages)
+    iu = np.triu_indices(L, 1)
+    P = len(iu[0])
+    nan = float("nan")
+    sa = sr = sem = sem_sr = sem_vertical = sem_horizontal = h = nan
+    sa_i, pair_sa, pair_v = np.full(n, nan), np.full(P, nan), np.full(P, nan)
+    ci_low, ci_high = np.full(1 + P, nan), np.full(1 + P, nan)
+    v, h_lang, similarity, h_pair = np.full(n, nan), np.full(L, nan), np.full(L, nan), np.full((L, L), nan)
+    n_rows = n if spreads.weight is None else int(spreads.weight.sum())
+    if n < 3:
+        status = "invalid"
+    if status != "invalid":
+        v, h_lang, count = spreads.v, spreads.h_lang, spreads.lang_count
+        h = float(h_lang.mean())
+        h_pair = (h_lang[:, None] + h_lang[None, :]) / 2.0
+        pair_v = _weighted_mean(spreads.pair_v, spreads.pair_weight)
+        # mean pairwise cosine similarity (|sum u|^2 - n) / (n (n-1)) = 1 - unit_sse / (n-1); 1 for one text
+        similarity = np.where(count > 1, 1.0 - unit_sse(count, spreads.unit_sum) / np.maximum(count - 1, 1), 1.0)
+        hot = np.flatnonzero(similarity > collapse_threshold)
+        if hot.size:
+            status = "collapsed"
+            messages.append(
+                f"mean cosine similarity of unique texts above {collapse_threshold} in "
+                + ", ".join(f"{languages[int(j)]} ({similarity[j]:.3f})" for j in hot)
+            )
+        if h == 0:
+            if v.any():
+                status = "invalid"
+                messages.append("H = 0 (each language's texts coincide) but translations differ; SA undefined")
+            else:
+                status = "collapsed"
+                messages.append("H = 0 and every v_i = 0 (all texts identical); SA set to 1")
+    if status != "invalid":
+        v_mean = float(_weighted_mean(v, spreads.weight))
+        sa = float(affinity_from_spread(v_mean, h))
+        sa_i = affinity_from_spread(v, h)
+        pair_sa = affinity_from_spread(pair_v, h_pair[iu])
+        sr = v_mean / h if h > 0 else 0.0  # H == 0 is only valid when every v_i == 0
+        sem_sr, sem, sem_vertical, sem_horizontal = propagated_sem(v, h_lang, spreads.weight, spreads.v_var)
+        if n_boot:
+            boot = _bootstrap_spreads(spreads, n_boot, seed)
+            boot_sa = affinity_from_spread(boot, np.concatenate([[h], h_pair[iu]])[None, :])
+            ci_low, ci_high = percentile_ci(boot_sa, ci)
     return SAResult(
-        sa=nan,
-        sr=nan,
-        h=nan,
-        sem=nan,
-        sem_sr=nan,
-        ci_low=nan,
-        ci_high=nan,
-        h_per_language=np.full(L, np.nan),
-        mean_similarity=np.full(L, np.nan),
-        v=np.full(n, np.nan),
-        sa_per_concept=np.full(n, np.nan),
-        worst=np.zeros(0, dtype=np.int64),
-        pair_sa=full,
-        pair_ci_low=full.copy(),
-        pair_ci_high=full.copy(),
-        pair_v=full.copy(),
-        pair_h=full.copy(),
-        status="invalid",
-        messages=prep.messages,
-        languages=prep.languages,
-        concept_ids=prep.concept_ids,
-        dropped_concepts=prep.dropped_concepts,
-        n_dropped_rows=prep.n_dropped_rows,
+        sa=sa,
+        sr=float(sr),
+        h=h,
+        sem=float(sem),
+        sem_sr=float(sem_sr),
+        sem_vertical=float(sem_vertical),
+        sem_horizontal=float(sem_horizontal),
+        ci_low=float(ci_low[0]),
+        ci_high=float(ci_high[0]),
+        h_per_language=h_lang,
+        mean_similarity=similarity,
+        v=v,
+        sa_per_concept=sa_i,
+        worst=np.argsort(sa_i, kind="stable")[:worst_k] if status != "invalid" else np.zeros(0, dtype=np.int64),
+        pair_sa=symmetric_matrix(pair_sa, L),
+        pair_ci_low=symmetric_matrix(ci_low[1:], L),
+        pair_ci_high=symmetric_matrix(ci_high[1:], L),
+        pair_v=symmetric_matrix(pair_v, L),
+        pair_h=h_pair,
+        status=status,
+        messages=tuple(messages),
+        languages=tuple(languages),
+        concept_ids=tuple(concept_ids),
+        dropped_concepts=tuple(dropped_concepts),
+        n_dropped_rows=int(n_dropped_rows),
         metric=metric,
+        weighting=weighting,
+        n_rows=n_rows if status != "invalid" else 0,
         seed=seed,
-        n_boot=n_boot,
+        n_boot=int(n_boot),
         ci=ci,
     )
+
+
+def _bootstrap_spreads(spreads: ConceptSpreads, n_boot: int, seed: int) -> np.ndarray:
+    """(n_boot, 1 + P) resampled V and V_lm: plain means of ``[v | v^lm]``, or with weights the
+    ratios ``sum_b w v / sum_b w`` of the same resampled concepts (one count matrix for all)."""
+    values = np.column_stack([spreads.v, spreads.pair_v])
+    if spreads.weight is None or spreads.pair_weight is None:
+        return bootstrap_means(values, n_boot, seed)
+    weights = np.column_stack([spreads.weight, spreads.pair_weight])
+    sums = bootstrap_means(np.column_stack([weights * values, weights]), n_boot, seed)
+    k = values.shape[1]
+    return sums[:, :k] / sums[:, k:]
 
 
 def concept_pair_spreads(
@@ -558,12 +788,12 @@ def concept_pair_spreads(
     :func:`semantic_affinity`; NaN (n, P) when fewer than 3 concepts are usable. The per-concept
     values allow paired resampling of two models on the same concepts.
     """
-    _check_metric(metric)
+    check_metric(metric)
     prep = prepare_inputs(X, concept, lang, languages=languages, concept_ids=concept_ids)
     if not prep.usable:
         n_pairs = prep.n_languages * (prep.n_languages - 1) // 2
         return np.full((prep.n_concepts, n_pairs), np.nan), prep.concept_ids
-    return _distances(prep, metric)[1], prep.concept_ids
+    return _distances(prep, metric).pair_v, prep.concept_ids
 
 
 def semantic_affinity(
@@ -573,6 +803,7 @@ def semantic_affinity(
     *,
     text_ids: np.ndarray | None = None,
     metric: str = "cosine",
+    weighting: str = "concept",
     n_boot: int = 1000,
     ci: float = 0.95,
     seed: int = 0,
@@ -583,97 +814,60 @@ def semantic_affinity(
 ) -> SAResult:
     """Semantic Affinity, its per-concept and per-language-pair breakdown, and its uncertainty.
 
-    Formulas: module docstring. Pair matrix: ``H_lm = (H_l + H_m) / 2``, ``v_i^lm`` = cross distance
-    of cells (i, l), (i, m) (cosine: ``1 - c_il . c_im``; euclidean: RMS), ``SA_lm = 1 / (1 + mean_i
-    v_i^lm / H_lm)``. Uncertainty: ``sem_sr = std(v, ddof=1) / sqrt(N) / H``, ``sem = sem_sr / (1 + SR)^2``
-    (Semanscope's propagated SEM), and a percentile bootstrap over concepts (``n_boot`` resamples,
-    level ``ci``, ``np.random.default_rng(seed)``) for SA and every SA_lm at once; H is held fixed
-    at its value from all texts. ``worst``: positions of the ``worst_k`` lowest SA_i (ties in concept
-    order). Cost O(M d + N L^2 d + n_boot N L^2); memory bounded by ``BLOCK_ROWS`` rows at a time.
+    Formulas: module docstring and :func:`affinity_result`. Pair matrix: ``H_lm = (H_l + H_m) / 2``,
+    ``v_i^lm`` = cross distance of cells (i, l), (i, m) (cosine: ``1 - c_il . c_im``; euclidean:
+    RMS), ``SA_lm = 1 / (1 + mean_i v_i^lm / H_lm)``. Uncertainty: the percentile bootstrap over
+    concepts (``n_boot`` resamples, level ``ci``, ``np.random.default_rng(seed)``) for SA and every
+    SA_lm at once, H held fixed at its value from all texts; and Semanscope's propagated SEM with
+    its vertical and horizontal terms (:func:`propagated_sem`). ``worst``: positions of the
+    ``worst_k`` lowest SA_i (ties in concept order). Cost O(M d + N L^2 d + n_boot N L^2); memory
+    bounded by ``BLOCK_ROWS`` rows at a time.
+
+    ``weighting`` says how concepts with alternatives (several rows in a cell) count:
+
+    * ``"concept"`` (default): every concept counts once; its cell (i, l) is the mean of its
+      alternatives' vectors in the formulas above, H uses each unique text's own vector;
+    * ``"expanded"``: the original Semanscope's algorithm, to reproduce its numbers: every
+      cross-product row of a concept's alternatives (one text per language) counts once
+      (:func:`_expand`); H_l is the mean pairwise distance over language l's unique texts where,
+      as in the original, each unique text has the vector of the first alternative (the first row,
+      in input order) of the cell it first occurs in; the SEM counts rows, not concepts.
+      Both coincide when no cell holds alternatives.
 
     Degeneracy, detected in the same pass and reported in ``status`` / ``messages``: all-zero or
     non-finite rows are dropped (concepts left incomplete are excluded; "invalid" if fewer than 3
     remain); a language whose unique texts have mean cosine similarity
-    ``(|sum u|^2 - n) / (n (n-1))`` above ``collapse_threshold`` -> "collapsed"; H == 0 ->
+    ``(|sum u|^2 - n) / (n (n - 1))`` above ``collapse_threshold`` -> "collapsed"; H == 0 ->
     "collapsed" with SA = 1 if every v_i == 0 (all texts identical), else "invalid".
     """
-    _check_metric(metric)
+    check_metric(metric)
+    if weighting not in WEIGHTINGS:
+        raise ValueError(f"unknown weighting {weighting!r}; choose one of {list(WEIGHTINGS)}")
     check_bootstrap_args(n_boot, ci)
     if worst_k < 0:
         raise ValueError(f"worst_k must be >= 0, got {worst_k}")
     prep = prepare_inputs(X, concept, lang, text_ids=text_ids, languages=languages, concept_ids=concept_ids)
-    if not prep.usable:
-        return _invalid_result(prep, metric, seed, n_boot, ci)
-
-    L, n = prep.n_languages, prep.n_concepts
-    v, pair_v_i, h_lang, lang_count, unit_sum = _distances(prep, metric)
-    iu = np.triu_indices(L, 1)
-    h = float(h_lang.mean())
-    h_pair = (h_lang[:, None] + h_lang[None, :]) / 2.0
-
-    status, messages = prep.status, list(prep.messages)
-    # mean pairwise cosine similarity (|sum u|^2 - n) / (n (n-1)) = 1 - unit_sse / (n-1); 1 for one text
-    similarity = np.where(lang_count > 1, 1.0 - unit_sse(lang_count, unit_sum) / np.maximum(lang_count - 1, 1), 1.0)
-    hot = np.flatnonzero(similarity > collapse_threshold)
-    if hot.size:
-        status = "collapsed"
-        messages.append(
-            f"collapsed: mean cosine similarity of unique texts above {collapse_threshold} in "
-            + ", ".join(f"{prep.languages[j]} ({similarity[j]:.3f})" for j in hot)
+    if prep.usable:
+        spreads = _distances(prep, metric, weighting)
+    else:
+        L, d = prep.n_languages, prep.X.shape[1]
+        empty = np.zeros(prep.n_concepts)
+        spreads = ConceptSpreads(
+            empty, np.zeros((prep.n_concepts, L * (L - 1) // 2)), np.zeros(L), np.zeros(L), np.zeros((L, d))
         )
-    if h == 0:
-        if v.any():
-            status = "invalid"
-            messages.append("invalid: H = 0 (each language's texts coincide) but translations differ; SA undefined")
-        else:
-            status = "collapsed"
-            messages.append("collapsed: H = 0 and every v_i = 0 (all texts identical); SA set to 1")
-
-    P = len(iu[0])
-    sa_i, pair_sa = np.full(n, np.nan), np.full(P, np.nan)
-    sa = sr = sem = sem_sr = float("nan")
-    ci_low, ci_high = np.full(1 + P, np.nan), np.full(1 + P, np.nan)
-    if status != "invalid":
-        v_mean = float(v.mean())
-        sa = float(affinity_from_spread(v_mean, h))
-        sa_i = affinity_from_spread(v, h)
-        pair_sa = affinity_from_spread(pair_v_i.mean(axis=0), h_pair[iu])
-        if h > 0:
-            sr, sem_sr = v_mean / h, float(np.std(v, ddof=1)) / np.sqrt(n) / h
-        else:  # H == 0 is only valid when every v_i == 0
-            sr = sem_sr = 0.0
-        sem = sem_sr / (1.0 + sr) ** 2
-        if n_boot:
-            boot = bootstrap_means(np.column_stack([v, pair_v_i]), n_boot, seed)
-            boot_sa = affinity_from_spread(boot, np.concatenate([[h], h_pair[iu]])[None, :])
-            ci_low, ci_high = percentile_ci(boot_sa, ci)
-
-    return SAResult(
-        sa=sa,
-        sr=float(sr),
-        h=h,
-        sem=float(sem),
-        sem_sr=float(sem_sr),
-        ci_low=float(ci_low[0]),
-        ci_high=float(ci_high[0]),
-        h_per_language=h_lang,
-        mean_similarity=similarity,
-        v=v,
-        sa_per_concept=sa_i,
-        worst=np.argsort(sa_i, kind="stable")[:worst_k] if status != "invalid" else np.zeros(0, dtype=np.int64),
-        pair_sa=_symmetric(pair_sa, L),
-        pair_ci_low=_symmetric(ci_low[1:], L),
-        pair_ci_high=_symmetric(ci_high[1:], L),
-        pair_v=_symmetric(pair_v_i.mean(axis=0), L),
-        pair_h=h_pair,
-        status=status,
-        messages=tuple(messages),
+    return affinity_result(
+        spreads,
         languages=prep.languages,
         concept_ids=prep.concept_ids,
+        metric=metric,
+        weighting=weighting,
+        status=prep.status,
+        messages=prep.messages,
         dropped_concepts=prep.dropped_concepts,
         n_dropped_rows=prep.n_dropped_rows,
-        metric=metric,
-        seed=seed,
-        n_boot=int(n_boot),
+        n_boot=n_boot,
         ci=ci,
+        seed=seed,
+        worst_k=worst_k,
+        collapse_threshold=collapse_threshold,
     )

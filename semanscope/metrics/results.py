@@ -14,7 +14,7 @@ import math
 import platform
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, TypeVar, get_type_hints
 
 import numpy as np
 import scipy
@@ -23,7 +23,7 @@ import semanscope
 from semanscope.metrics.affinity import SAResult
 from semanscope.metrics.retrieval import RetrievalResult
 
-SCHEMA = 1
+SCHEMA = 2  # 2: SA results name their weighting, rows and the two SEM terms
 ROW_COLUMNS = ("model", "family", "dataset", "metric", "lang_a", "lang_b", "value", "ci_low", "ci_high", "n")
 ALL = "all"
 
@@ -38,14 +38,16 @@ def library_versions() -> dict[str, str]:
     }
 
 
-def _jsonable(value: Any) -> Any:
-    """numpy / tuples / NaN -> plain JSON values (NaN and inf -> None)."""
+def json_ready(value: Any) -> Any:
+    """``value`` as plain JSON values, recursively: numpy arrays and tuples -> lists, numpy
+    scalars -> Python numbers, dict keys -> str, NaN and +-inf -> None (strict JSON has no NaN);
+    anything else is returned as it is. Used for every JSON file Semanscope writes."""
     if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
+        return json_ready(value.tolist())
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [json_ready(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -53,12 +55,12 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _result_to_dict(result: SAResult | RetrievalResult) -> dict:
-    return {f.name: _jsonable(getattr(result, f.name)) for f in dataclasses.fields(result)}
+def result_to_dict(result: SAResult | RetrievalResult) -> dict:
+    return {f.name: json_ready(getattr(result, f.name)) for f in dataclasses.fields(result)}
 
 
-def _result_from_dict(cls: type, data: dict) -> Any:
-    """Inverse of :func:`_result_to_dict`, driven by the dataclass's type hints."""
+def result_from_dict(cls: type, data: dict) -> Any:
+    """Inverse of :func:`result_to_dict`, driven by the dataclass's type hints."""
     hints = get_type_hints(cls)
     kwargs = {}
     for f in dataclasses.fields(cls):
@@ -74,8 +76,35 @@ def _result_from_dict(cls: type, data: dict) -> Any:
     return cls(**kwargs)
 
 
+RecordT = TypeVar("RecordT", bound="JsonRecord")
+
+
+class JsonRecord:
+    """``to_json`` / ``from_json`` for a record class that defines ``to_dict`` / ``from_dict``."""
+
+    def to_dict(self) -> dict:
+        raise NotImplementedError
+
+    @classmethod
+    def from_dict(cls: type[RecordT], data: dict) -> RecordT:
+        raise NotImplementedError
+
+    def to_json(self, path: str | Path) -> None:
+        """Write :meth:`to_dict` as strict JSON (no NaN tokens)."""
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1, allow_nan=False), encoding="utf-8")
+
+    @classmethod
+    def from_json(cls: type[RecordT], path: str | Path) -> RecordT:
+        """Read a file written by :meth:`to_json`."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}: not a valid results file ({exc})") from None
+        return cls.from_dict(data)
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
-class StudyRecord:
+class StudyRecord(JsonRecord):
     """Results of one model on one data set, with everything needed to reproduce them."""
 
     model: str
@@ -107,7 +136,7 @@ class StudyRecord:
         All results must share languages, concepts, seed and n_boot; SA results need distinct metrics.
         """
         sa = (affinity,) if isinstance(affinity, SAResult) else tuple(affinity)
-        results = [*sa, *([retrieval] if retrieval is not None else [])]
+        results: list[SAResult | RetrievalResult] = [*sa, *([retrieval] if retrieval is not None else [])]
         if not results:
             raise ValueError("a StudyRecord needs at least one SAResult or RetrievalResult")
         first = results[0]
@@ -140,11 +169,11 @@ class StudyRecord:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if f.name == "affinity":
-                out[f.name] = [_result_to_dict(r) for r in value]
+                out[f.name] = [result_to_dict(r) for r in value]
             elif f.name == "retrieval":
-                out[f.name] = None if value is None else _result_to_dict(value)
+                out[f.name] = None if value is None else result_to_dict(value)
             else:
-                out[f.name] = _jsonable(value)
+                out[f.name] = json_ready(value)
         return out
 
     @classmethod
@@ -154,23 +183,10 @@ class StudyRecord:
             raise ValueError(f"unsupported result schema {data.get('schema')!r} (this version reads {SCHEMA})")
         kwargs = {f.name: data[f.name] for f in dataclasses.fields(cls)}
         kwargs["languages"] = tuple(kwargs["languages"])
-        kwargs["affinity"] = tuple(_result_from_dict(SAResult, r) for r in kwargs["affinity"])
+        kwargs["affinity"] = tuple(result_from_dict(SAResult, r) for r in kwargs["affinity"])
         if kwargs["retrieval"] is not None:
-            kwargs["retrieval"] = _result_from_dict(RetrievalResult, kwargs["retrieval"])
+            kwargs["retrieval"] = result_from_dict(RetrievalResult, kwargs["retrieval"])
         return cls(**kwargs)
-
-    def to_json(self, path: str | Path) -> None:
-        """Write :meth:`to_dict` as strict JSON (no NaN tokens)."""
-        Path(path).write_text(json.dumps(self.to_dict(), indent=1, allow_nan=False), encoding="utf-8")
-
-    @classmethod
-    def from_json(cls, path: str | Path) -> StudyRecord:
-        """Read a file written by :meth:`to_json`."""
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}: not a valid results file ({exc})") from None
-        return cls.from_dict(data)
 
     # ------------------------------------------------------------------ tidy rows
     def to_rows(self) -> list[dict]:
@@ -208,9 +224,10 @@ class StudyRecord:
             )
 
         langs = self.languages
+        upper = np.triu_indices(len(langs), 1)
         for r in self.affinity:
             add(f"sa_{r.metric}", ALL, ALL, r.sa, r.ci_low, r.ci_high)
-            for i, j in zip(*np.triu_indices(len(langs), 1), strict=True):
+            for i, j in zip(upper[0].tolist(), upper[1].tolist(), strict=True):
                 add(f"sa_{r.metric}", langs[i], langs[j], r.pair_sa[i, j], r.pair_ci_low[i, j], r.pair_ci_high[i, j])
             add(f"sr_{r.metric}", ALL, ALL, r.sr, 1.0 / r.ci_high - 1.0, 1.0 / r.ci_low - 1.0)
             add(f"h_{r.metric}", ALL, ALL, r.h)

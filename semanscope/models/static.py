@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from semanscope.models.base import Embedder, ModelUnavailable, Progress
-from semanscope.models.registry import folder_digests, make_fingerprint, package_version
+from semanscope.models.fingerprint import folder_digests, make_fingerprint, package_version
 from semanscope.models.truncate import utf8_bound
 
 MODEL2VEC_FILES = ("config.json", "model.safetensors", "tokenizer.json")

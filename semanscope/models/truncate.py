@@ -9,11 +9,16 @@ not tokenised.
 Only the first ``limit * SEARCH_CHARS_PER_TOKEN`` characters of a text are ever tokenised: a
 longer text is cut there first (the pieces of the tokenisers used here are far shorter, so the
 prefix that fits lies inside), which bounds the work for a multi-megabyte cell.
+
+:class:`PrefixTruncation` gives an embedder that enforces its limit itself (the model would
+otherwise read the whole text) both halves from its ``count``, ``bound`` and ``max_tokens``:
+which texts are cut (``truncated``) and the prefix it encodes instead (``_fit``).
 """
 
 from __future__ import annotations
 
 import unicodedata
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -80,3 +85,31 @@ def longest_prefix(text: str, count: Count, limit: int) -> str:
             hi, c_hi = cut, c
         bisect = not bisect and 2 * (hi - lo) > before
     return window[:lo]
+
+
+class PrefixTruncation(ABC):
+    """Mixin (before :class:`~semanscope.models.base.Embedder` in the bases) for a model that
+    reads at most ``max_tokens`` tokens and cuts a longer text to its :func:`longest_prefix`
+    before encoding. The model provides ``_count(text)``, the tokens it reads for ``text``
+    (prompt and special tokens included), and ``_bound(text)``, a cheap upper bound on it."""
+
+    max_tokens: int
+
+    @abstractmethod
+    def _count(self, text: str) -> int:
+        """Tokens the model reads for ``text``."""
+
+    @abstractmethod
+    def _bound(self, text: str) -> int:
+        """Cheap upper bound on :meth:`_count` (texts within the limit by it are not tokenised)."""
+
+    def truncated(self, texts: Sequence[str]) -> np.ndarray:
+        """True for texts over :attr:`max_tokens` tokens (:func:`over_limit`): they are cut before encoding."""
+        return over_limit(texts, self._count, self.max_tokens, self._bound)
+
+    def _fit(self, text: str) -> str:
+        """What the model encodes for ``text``: ``text`` itself when ``_bound(text) <= max_tokens``
+        (without tokenising it), else its :func:`longest_prefix` of at most ``max_tokens`` tokens."""
+        if self._bound(text) <= self.max_tokens:
+            return text
+        return longest_prefix(text, self._count, self.max_tokens)

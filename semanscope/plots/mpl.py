@@ -61,38 +61,37 @@ def scatter_to_vector(
     m, dim = xyz.shape
     if len(labels) != m:
         raise ValueError(f"labels has {len(labels)} entries but coords has {m} points")
-    if links and (concept_ids is None or len(concept_ids) != m):
-        raise ValueError("links=True needs concept_ids with one id per point")
+    pairs = None
+    if links:
+        if concept_ids is None or len(concept_ids) != m:
+            raise ValueError("links=True needs concept_ids with one id per point")
+        pairs = link_pairs(concept_ids)
     lab = np.asarray([str(x) for x in labels], dtype=object)
 
+    segments = None if pairs is None else np.stack([xyz[pairs[:, 0]], xyz[pairs[:, 1]]], axis=1)
     fig = Figure(figsize=size_inches)
-    ax = fig.add_subplot(projection="3d" if dim == 3 else None)
-    if links:
-        pairs = link_pairs(concept_ids)
-        segments = np.stack([xyz[pairs[:, 0]], xyz[pairs[:, 1]]], axis=1)
-        if dim == 3:
-            from mpl_toolkits.mplot3d.art3d import Line3DCollection
-
-            ax.add_collection3d(Line3DCollection(segments, colors="0.5", linewidths=0.4, alpha=0.35))
-        else:
-            ax.add_collection(LineCollection(segments, colors="0.5", linewidths=0.4, alpha=0.35, zorder=1))
-    for language in dict.fromkeys(lab):
-        rows = lab == language
-        ax.scatter(
-            *(xyz[rows, k] for k in range(dim)),
-            s=marker_size,
-            color=language_color(language),
-            label=language,
-            linewidths=0,
-            zorder=2,
-        )
     if dim == 3:
+        from mpl_toolkits.mplot3d import Axes3D
+        from mpl_toolkits.mplot3d.art3d import Line3DCollection
+
+        ax = fig.add_subplot(projection="3d")
+        assert isinstance(ax, Axes3D)
+        if segments is not None:
+            ax.add_collection3d(Line3DCollection(segments, colors="0.5", linewidths=0.4, alpha=0.35))
         elev, azim = camera_to_view(camera)
         ax.view_init(elev=elev, azim=azim)
         span = np.ptp(xyz, axis=0)
         ax.set_box_aspect(np.where(span > 0, span, 1.0))
     else:
+        ax = fig.add_subplot()
+        if segments is not None:
+            ax.add_collection(LineCollection(list(segments), colors="0.5", linewidths=0.4, alpha=0.35, zorder=1))
         ax.set_aspect("equal", adjustable="datalim")
+    for language in dict.fromkeys(lab):
+        rows = lab == language
+        columns = [xyz[rows, k] for k in range(dim)]
+        style = dict(s=marker_size, color=language_color(language), label=language, linewidths=0, zorder=2)
+        ax.scatter(*columns, **style)
     ax.legend(title="language", loc="upper left", bbox_to_anchor=(1.02, 1.0), markerscale=2, frameon=False)
     if title:
         ax.set_title(title)

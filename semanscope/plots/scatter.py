@@ -64,7 +64,9 @@ def _hover_text(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def _check_points(coords: np.ndarray, dim: int, labels, texts, concept_ids) -> np.ndarray:
+def _check_points(
+    coords: np.ndarray, dim: int, labels: Sequence[str], texts: Sequence[str], concept_ids: Sequence[object]
+) -> np.ndarray:
     coords = np.asarray(coords, dtype=np.float64)
     if coords.ndim != 2 or coords.shape[1] != dim:
         raise ValueError(f"coords must have shape (M, {dim}); got {coords.shape}")
@@ -75,7 +77,7 @@ def _check_points(coords: np.ndarray, dim: int, labels, texts, concept_ids) -> n
     return coords
 
 
-def _link_trace(coords: np.ndarray, concept_ids, dim: int) -> go.Scatter3d | go.Scatter:
+def _link_trace(coords: np.ndarray, concept_ids: Sequence[object], dim: int) -> go.Scatter3d | go.Scatter:
     """One line trace; segment i is (a_i, b_i, None) on each axis."""
     pairs = link_pairs(concept_ids)
     axes = []
@@ -143,8 +145,8 @@ def _scatter(
                 marker=marker,
                 **extra,
                 customdata=rows,
-                hovertext=[_hover_text(texts[i]) for i in rows],
-                text=[str(concept_ids[i]) for i in rows],
+                hovertext=[_hover_text(texts[i]) for i in rows.tolist()],
+                text=[str(concept_ids[i]) for i in rows.tolist()],
                 hovertemplate=(
                     f"<b>%{{hovertext}}</b><br>language: {html.escape(language)}"
                     "<br>concept: %{text}<br>row: %{customdata}<extra></extra>"

@@ -2,7 +2,8 @@
 
 Markdown and LaTeX format floats with ``digits`` decimals, integers as is, missing values
 (None/NaN) as empty cells, and right-align numeric columns. Confidence intervals are shown as
-``"0.620 [0.580, 0.660]"`` via :func:`format_ci`.
+``"0.620 [0.580, 0.660]"`` via :func:`format_ci`. User text going into Markdown (file names,
+categories, ids) is neutralised with :func:`markdown_escape`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ _LATEX_SPECIAL = {
     ">": r"\textgreater{}",
 }
 _LATEX_RE = re.compile("|".join(re.escape(c) for c in _LATEX_SPECIAL))
+_MARKDOWN_RE = re.compile(r"[\\`*_\[\]<>&|~\r\n\t]")
 _LABEL_RE = re.compile(r"^[A-Za-z0-9:_.\-]*$")
 
 
@@ -89,6 +91,14 @@ def to_csv(df: pd.DataFrame) -> bytes:
 # ---------------------------------------------------------------------- Markdown
 def _md_cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ").replace("\t", " ")
+
+
+def markdown_escape(text: str) -> str:
+    """User text made inert in Markdown/HTML: ``\\ ` * _ [ ] < > & | ~`` become numeric HTML
+    entities (``<b>`` -> ``&#60;b&#62;``), line breaks and tabs a space. Safe in running text and,
+    having no backslash or pipe left, in :func:`to_markdown` cells; the text must not start a line
+    (``#``, ``-``, ``1.`` keep their meaning there)."""
+    return _MARKDOWN_RE.sub(lambda m: " " if m.group(0) in "\r\n\t" else f"&#{ord(m.group(0))};", str(text))
 
 
 def to_markdown(df: pd.DataFrame, digits: int = 3) -> str:

@@ -1,21 +1,34 @@
-"""A small cache of projections: in-memory LRU plus an optional diskcache directory.
+"""A small cache of projections: in-memory LRU plus an optional disk store.
 
 Key = sha1 over (sha1 of X's bytes, X's shape and dtype, method, n_components, seed and the
 *resolved* settings sorted by name), so an explicit default and an omitted one share an entry
 and any change to the embeddings, method, seed or a setting misses.
+
+On disk a projection is a float64 array in the cache's one value format (header + checksum +
+raw little-endian bytes, :mod:`semanscope.cache.codec`) in the SQLite store of
+:mod:`semanscope.cache.sqlite_store`; it is never unpickled. A damaged entry is deleted,
+reported (:meth:`ProjectionCache.problems`, a :class:`~semanscope.cache.CacheRepairedWarning`)
+and recomputed; a folder that cannot be used leaves the cache in memory.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from semanscope.cache.codec import pack_array, unpack_array
+from semanscope.cache.problems import CacheProblem, ProblemLog
+from semanscope.cache.sqlite_store import SQLiteStore
 from semanscope.reduce.projection import ProjectionProgress, check_input, project, resolve_settings
+
+_DTYPE = np.dtype("<f8")
+_TAG = "projection"
 
 
 def projection_key(X: np.ndarray, method: str, n_components: int, seed: int, settings: dict[str, Any]) -> str:
@@ -37,9 +50,10 @@ def projection_key(X: np.ndarray, method: str, n_components: int, seed: int, set
 class ProjectionCache:
     """LRU of up to ``max_items`` projections in memory, backed by ``directory`` when given.
 
-    Disk entries (a ``diskcache.Cache``, bounded by ``size_limit`` bytes) survive restarts;
-    a disk hit is promoted into memory. Returned arrays are copies, so callers may mutate them.
-    ``hits`` / ``misses`` count lookups.
+    Disk entries (bounded by ``size_limit`` bytes, least recently stored evicted first) survive
+    restarts; a disk hit is promoted into memory. Returned arrays are copies, so callers may
+    mutate them. ``hits`` / ``misses`` count lookups. ``get``/``put`` are thread-safe (one lock;
+    the projections themselves are computed outside it by :func:`project_cached`).
     """
 
     def __init__(self, max_items: int = 32, directory: str | Path | None = None, size_limit: int = 2**30) -> None:
@@ -47,35 +61,55 @@ class ProjectionCache:
             raise ValueError(f"max_items must be >= 1; got {max_items}")
         self.max_items = max_items
         self._memory: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._disk = None
-        if directory is not None:
-            import diskcache
-
-            self._disk = diskcache.Cache(str(directory), size_limit=size_limit)
+        self._lock = threading.Lock()
+        self._problems = ProblemLog()
+        self._disk = (
+            None if directory is None else SQLiteStore(Path(directory), size_limit, self._problems, "projection cache")
+        )
         self.hits = 0
         self.misses = 0
 
     def get(self, key: str) -> np.ndarray | None:
         """The cached projection for ``key`` (a copy) or None."""
-        value = self._memory.get(key)
-        if value is not None:
-            self._memory.move_to_end(key)
-        elif self._disk is not None:
-            value = self._disk.get(key)
+        with self._lock:
+            value = self._memory.get(key)
             if value is not None:
-                self._remember(key, value)
-        if value is None:
-            self.misses += 1
-            return None
-        self.hits += 1
-        return value.copy()
+                self._memory.move_to_end(key)
+            elif self._disk is not None:
+                value = self._read(key)
+                if value is not None:
+                    self._remember(key, value)
+            if value is None:
+                self.misses += 1
+                return None
+            self.hits += 1
+            return value.copy()
 
     def put(self, key: str, value: np.ndarray) -> None:
         """Store a copy of ``value`` in memory (evicting the least recently used) and on disk."""
         value = np.array(value, dtype=np.float64, copy=True)
-        self._remember(key, value)
-        if self._disk is not None:
-            self._disk.set(key, value)
+        with self._lock:
+            self._remember(key, value)
+            if self._disk is not None:
+                self._disk.put_many([(key, pack_array(key, value, _DTYPE))], _TAG)
+
+    def problems(self, after: int = 0) -> list[CacheProblem]:
+        """What went wrong since problem number ``after`` (see :class:`~semanscope.cache.CacheProblem`)."""
+        return self._problems.since(after)
+
+    def _read(self, key: str) -> np.ndarray | None:
+        """The intact 2-D float64 value of ``key`` on disk; a damaged one is deleted and reported."""
+        assert self._disk is not None
+        found = self._disk.get_many([key], self._disk.size_limit)
+        if key not in found:
+            return None
+        value = unpack_array(key, found[key], _DTYPE, 2)
+        if value is None:
+            self._disk.delete_many([key])
+            self._problems.report(
+                "repaired", f"a damaged projection in the {self._disk.what} was deleted; it is recomputed"
+            )
+        return value
 
     def _remember(self, key: str, value: np.ndarray) -> None:
         self._memory[key] = value
@@ -87,7 +121,7 @@ class ProjectionCache:
         return len(self._memory)
 
     def close(self) -> None:
-        """Close the disk cache, if any."""
+        """Close the disk store, if any."""
         if self._disk is not None:
             self._disk.close()
 
