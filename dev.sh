@@ -9,6 +9,8 @@ install_python() {
   $PY -m pip install -q torch==2.13.0
   $PY -m pip install -q -r requirements-dev.txt
   $PY -m pip install -q --no-deps -e .
+  # optional: TriMap's annoy dependency compiles from source; without a compiler the method is listed as unavailable
+  $PY -m pip install -q trimap==1.2.0 || echo "TriMap not installed (annoy needs a C++ compiler); projection method 'trimap' unavailable" >&2
 }
 
 install_browser() {

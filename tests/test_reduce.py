@@ -1,4 +1,4 @@
-"""Projections (semanscope.reduce): shapes, determinism, PCA reference, cache, validation."""
+"""Projections (semanscope.reduce): shapes, determinism, references for every method, cache, validation."""
 
 from __future__ import annotations
 
@@ -133,7 +133,7 @@ def test_native_thread_pools_capped_during_projection(X):
         (dict(method="phate", decay=-1), r"decay must be a number > 0"),
         (dict(method="tsne", perplexity=10), r"perplexity must be a number > 0.0 and < 10"),
         (dict(method="pca", knn=3), r"pca: unknown setting\(s\) \['knn'\]; allowed: none"),
-        (dict(method="mds"), r"unknown projection method 'mds'"),
+        (dict(method="forceatlas2"), r"unknown projection method 'forceatlas2'"),
         (dict(method="pca", n_components=4), r"n_components must be 2 or 3"),
         (dict(method="pca", seed=-1), r"seed must be a non-negative integer"),
     ],

@@ -1,5 +1,5 @@
 """Metrics on embeddings aligned with ``QuerySet.items()``: Semantic Affinity, retrieval (plain cosine,
-CSLS, ratio margin), result records."""
+CSLS, ratio margin), clusters vs concepts, result records."""
 
 from semanscope.metrics.affinity import (
     ConceptSpreads,
@@ -20,6 +20,13 @@ from semanscope.metrics.affinity import (
     unit_rows,
 )
 from semanscope.metrics.calibration import Calibration, calibrate
+from semanscope.metrics.clustering import (
+    ClusterResult,
+    adjusted_rand_index,
+    cluster_concepts,
+    kmeans_labels,
+    purity,
+)
 from semanscope.metrics.hubness import top_cosines
 from semanscope.metrics.result_base import ResultBase
 from semanscope.metrics.results import ROW_COLUMNS, StudyRecord, library_versions
@@ -37,6 +44,7 @@ from semanscope.metrics.retrieval import (
 from semanscope.metrics.tiles import pair_counts
 
 __all__ = [
+    "ClusterResult",
     "Calibration",
     "ConceptSpreads",
     "GroupMoments",
@@ -47,21 +55,25 @@ __all__ = [
     "RetrievalResult",
     "SAResult",
     "StudyRecord",
+    "adjusted_rand_index",
     "affinity_from_spread",
     "bootstrap_means",
     "calibrate",
     "cell_unit_means",
+    "cluster_concepts",
     "concept_pair_spreads",
     "count_tensors",
     "cross_msd",
     "expected_hit",
     "expected_reciprocal_rank",
     "group_moments",
+    "kmeans_labels",
     "library_versions",
     "mean_pairwise_distance",
     "merge_moments",
     "pair_counts",
     "prepare_inputs",
+    "purity",
     "propagated_sem",
     "retrieval_counts",
     "retrieval_metrics",

@@ -1,0 +1,93 @@
+"""Several projection methods on the same embeddings, side by side ("Compare methods").
+
+:func:`compare_methods` runs each method in turn through the projection cache and returns one
+:class:`MethodRun` per method, in the order asked. A method that fails (a missing package, a
+setting out of range, a disconnected neighbour graph, too many points for MDS, ...) becomes a
+run with ``error`` set and no coordinates; the other methods still run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from semanscope.reduce.cache import ProjectionCache, project_cached
+from semanscope.reduce.projection import project
+from semanscope.reduce.settings import ProjectionProgress
+
+
+@dataclass(frozen=True)
+class MethodRun:
+    """One method's projection (``coords`` (M, n_components)) or its failure (``error``, a
+    user-facing sentence); ``seconds`` is the wall time, including a cache lookup."""
+
+    method: str
+    settings: dict[str, Any]
+    coords: np.ndarray | None
+    error: str | None
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def compare_methods(
+    X: np.ndarray,
+    methods: Sequence[str],
+    n_components: int = 2,
+    seed: int = 0,
+    *,
+    cache: ProjectionCache | None = None,
+    settings: Mapping[str, Mapping[str, Any]] | None = None,
+    progress: ProjectionProgress | None = None,
+    native_threads: int | None = 1,
+) -> dict[str, MethodRun]:
+    """Project ``X`` (M, d) with each of ``methods`` (duplicates dropped): ``{method: MethodRun}``.
+
+    ``settings`` maps a method to its settings (others run with their defaults; entries for
+    methods not asked for are ignored). With ``cache`` every projection goes through
+    :func:`~semanscope.reduce.cache.project_cached`, so a method computed before (here or in
+    the single-method view, same data, seed and settings) is loaded instead of recomputed.
+    ``progress(message, fraction)`` covers the whole comparison: method ``i`` of ``n`` reports
+    its own fractions ``f`` as ``(i + f) / n`` with messages prefixed ``"[i+1/n] "``.
+
+    Raises ``ValueError`` only for an empty ``methods``; every per-method problem is returned.
+    """
+    chosen = list(dict.fromkeys(methods))
+    if not chosen:
+        raise ValueError("choose at least one projection method to compare")
+    per_method = settings or {}
+    runs: dict[str, MethodRun] = {}
+    for i, method in enumerate(chosen):
+        own = dict(per_method.get(method, {}))
+        stage = _stage(progress, i, len(chosen))
+        start = time.perf_counter()
+        try:
+            if cache is not None:
+                coords = project_cached(
+                    X, method, n_components, seed, cache=cache, progress=stage, native_threads=native_threads, **own
+                )
+            else:
+                coords = project(X, method, n_components, seed, progress=stage, native_threads=native_threads, **own)
+            runs[method] = MethodRun(method, own, coords, None, time.perf_counter() - start)
+        except Exception as exc:  # any library error is this method's result, not the comparison's end
+            message = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+            runs[method] = MethodRun(method, own, None, message, time.perf_counter() - start)
+            if stage is not None:
+                stage(f"{method}: failed", 1.0)
+    return runs
+
+
+def _stage(progress: ProjectionProgress | None, index: int, count: int) -> ProjectionProgress | None:
+    if progress is None:
+        return None
+
+    def report(message: str, fraction: float) -> None:
+        progress(f"[{index + 1}/{count}] {message}", (index + min(max(fraction, 0.0), 1.0)) / count)
+
+    return report
