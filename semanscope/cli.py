@@ -4,7 +4,8 @@ Commands:
 
 * ``semanscope setup [--only KEY,...] [--cache DIR]`` - build the models derived offline;
 * ``semanscope models [--cache DIR]`` - the models, their family and availability;
-* ``semanscope study --data builtin|words|PATH --models all|default|a,b --out DIR ...`` - the
+* ``semanscope study --data builtin|words|cldr|PATH --models all|default|a,b --out DIR
+  [--metric cosine,euclidean] [--words auto|builtin|none|PATH] [--pair STATIC,CONTEXTUAL] ...`` - the
   static-vs-contextual study (:mod:`semanscope.study`) written by :mod:`semanscope.report`;
   ``--engine ray [--ray-address ADDR]`` computes it on Ray (:mod:`semanscope.engine`);
 * ``semanscope relational --data FILE --models ... [--langs ...] --out DIR`` - Relational Affinity
@@ -88,6 +89,21 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="XQuAD questions CSV for the ranking comparison; 'auto' uses ../shared/data/xquad/questions.csv "
         "when present, 'none' skips it (default auto)",
+    )
+    study.add_argument(
+        "--words",
+        default="auto",
+        help="word-level comparison set: 'builtin' (the built-in words), a query-set file, or 'none'; "
+        "'auto' (default) = builtin with a built-in --data, none with a file",
+    )
+    study.add_argument(
+        "--metric",
+        default="cosine,euclidean",
+        help="SA distance metrics, comma-separated, cosine required (default cosine,euclidean)",
+    )
+    study.add_argument(
+        "--pair",
+        help="STATIC,CONTEXTUAL: the two model keys every gap compares (default: the best of each family by P@1)",
     )
     study.add_argument("--cache", type=Path, help=cache_help)
     study.add_argument(
@@ -194,6 +210,22 @@ def load_main(data: str) -> QuerySet:
         raise UsageError(f"--data: {exc}") from None
 
 
+def words_source(option: str, data: str) -> Callable[[], QuerySet] | None:
+    """The word-level comparison set of ``--words``: ``auto`` = the built-in words unless ``--data``
+    is a file (or the words themselves), ``builtin``, ``none`` or a query-set file."""
+    from semanscope.data.builtin import BUILTIN_SETS, load_builtin
+    from semanscope.data.loaders import load_queryset
+
+    if option == "none" or (option == "auto" and (data == "words" or not (data == "builtin" or data in BUILTIN_SETS))):
+        return None
+    if option in ("auto", "builtin"):
+        return lambda: load_builtin("words")
+    path = Path(option)
+    if not path.is_file():
+        raise UsageError(f"--words: no such file {option!r} (use auto, builtin, none or a query-set file)")
+    return lambda: load_queryset(path, name="words").queryset
+
+
 def xquad_path(option: str) -> Path | None:
     """``auto`` -> the shared XQuAD file when present; ``none`` -> None; else an existing file."""
     if option == "none":
@@ -209,7 +241,6 @@ def xquad_path(option: str) -> Path | None:
 def build_querysets(args: argparse.Namespace, languages: list[str] | None) -> tuple[dict[str, QuerySet], list[str]]:
     """Role -> selected query set (main, then words and xquad on the languages shared with main),
     and notes on comparison sets that were skipped."""
-    from semanscope.data.builtin import load_builtin
     from semanscope.data.loaders import load_queryset
     from semanscope.data.validation import QuerySetError
     from semanscope.study import select_queryset
@@ -227,8 +258,9 @@ def build_querysets(args: argparse.Namespace, languages: list[str] | None) -> tu
         raise UsageError(str(exc)) from None
     sets, notes = {"main": main}, []
     extra: dict[str, Callable[[], QuerySet]] = {}
-    if main.name != "words" and args.data != "words":
-        extra["words"] = lambda: load_builtin("words")
+    words = words_source(args.words, args.data)
+    if words is not None and main.name != "words":
+        extra["words"] = words
     path = xquad_path(args.xquad)
     if path is not None:
         extra["xquad"] = lambda: load_queryset(path, name="xquad").queryset
@@ -238,7 +270,7 @@ def build_querysets(args: argparse.Namespace, languages: list[str] | None) -> tu
         try:
             qs = load()
         except QuerySetError as exc:
-            raise UsageError(f"{'--xquad' if role == 'xquad' else role}: {exc}") from None
+            raise UsageError(f"--{role}: {exc}") from None
         shared = [lang for lang in main.languages if lang in qs.languages]
         if len(shared) < 2:
             notes.append(f"{role} comparison skipped: it shares fewer than 2 languages with {main.name}")
@@ -283,6 +315,29 @@ def cmd_models(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def resolve_metrics(option: str) -> tuple[str, ...]:
+    """``--metric``: comma-separated SA metrics, cosine first (:func:`semanscope.study.check_sa_metrics`)."""
+    from semanscope.study import check_sa_metrics
+
+    try:
+        return check_sa_metrics(_csv_list(option) or [])
+    except ValueError as exc:
+        raise UsageError(f"--metric: {exc}") from None
+
+
+def resolve_pair(option: str | None, keys: Sequence[str]) -> tuple[str, str] | None:
+    """``--pair STATIC,CONTEXTUAL``: two distinct model keys among the studied ``keys``."""
+    if option is None:
+        return None
+    pair = _csv_list(option) or []
+    if len(pair) != 2 or pair[0] == pair[1]:
+        raise UsageError(f"--pair needs two different model keys STATIC,CONTEXTUAL, got {option!r}")
+    missing = [k for k in pair if k not in keys]
+    if missing:
+        raise UsageError(f"--pair: {', '.join(missing)} not among the studied models ({', '.join(keys)})")
+    return pair[0], pair[1]
+
+
 def cmd_study(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if args.n_boot < 0:
         raise UsageError(f"--n-boot must be >= 0, got {args.n_boot}")
@@ -294,6 +349,7 @@ def cmd_study(args: argparse.Namespace, argv: Sequence[str]) -> int:
     languages = resolve_languages(args.langs)
     if languages is not None and len(languages) < 2:
         raise UsageError(f"--langs needs at least 2 languages, got {', '.join(languages)}")
+    metrics, pair = resolve_metrics(args.metric), resolve_pair(args.pair, keys)
     querysets, notes = build_querysets(args, languages)
 
     from semanscope.cache import EmbeddingCache
@@ -318,7 +374,14 @@ def cmd_study(args: argparse.Namespace, argv: Sequence[str]) -> int:
     with EmbeddingCache(cache_dir / EMBEDDINGS_SUBDIR) as cache:
         try:
             options = StudyOptions(
-                cache=cache, model_dir=args.cache, seed=args.seed, n_boot=args.n_boot, progress=bars, runner=runner
+                cache=cache,
+                model_dir=args.cache,
+                seed=args.seed,
+                n_boot=args.n_boot,
+                progress=bars,
+                runner=runner,
+                metrics=metrics,
+                pair=pair,
             )
             suite = run_suite(querysets, keys, options)
         finally:
@@ -337,6 +400,9 @@ def cmd_study(args: argparse.Namespace, argv: Sequence[str]) -> int:
         "seed": args.seed,
         "n_boot": args.n_boot,
         "xquad": args.xquad,
+        "words": args.words,
+        "metrics": list(metrics),
+        "pair": list(pair) if pair else None,
         "figures": not args.no_figures,
         "engine": args.engine,
     }

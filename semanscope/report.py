@@ -35,7 +35,7 @@ import pandas as pd
 from semanscope.degradation import Gap
 from semanscope.metrics.results import json_ready
 from semanscope.plots.tables import format_ci, to_csv, to_latex, to_markdown
-from semanscope.study import ALL, Degradation, ModelRun, RankComparison, StudyResult, Suite
+from semanscope.study import ALL, Degradation, ModelRun, RankComparison, StudyResult, Suite, pair_agreement
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -73,20 +73,40 @@ def role_of(run: ModelRun) -> str:
     return "control" if run.english_only else run.family
 
 
+HEADLINE_SCORES = (
+    "P@1 [95% CI]",
+    "P@1 CSLS",
+    "P@1 margin",
+    "MRR",
+    "SA [95% CI]",
+    "SA floor",
+    "SA normalised [95% CI]",
+    "SA centred",
+    "anisotropy",
+)
+
+
 def headline_table(suite: Suite) -> pd.DataFrame:
-    """One row per model of the main set: family/role, SA and P@1 with CIs and MRR on the main
-    set, then SA and P@1 on every other data set."""
+    """One row per model of the main set: family/role; on the main set P@1 with CI, CSLS and
+    margin P@1, MRR, SA with CI, its chance floor, normalised SA with CI, language-centred SA and
+    anisotropy; then SA and P@1 on every other data set."""
     rows = []
     others = [(role, s) for role, s in suite.studies.items()][1:]
     for run in suite.main.runs:
         row = {"model": run.key, "role": role_of(run), "status": run.score_status}
+        row.update(dict.fromkeys(HEADLINE_SCORES, "-"))
         if run.ok:
-            sa, ret = run.affinity, run.retrieval
-            row["SA [95% CI]"] = format_ci(sa.sa, sa.ci_low, sa.ci_high)
+            sa, ret, cal = run.affinity, run.retrieval, run.calibration
             row["P@1 [95% CI]"] = format_ci(ret.mean_p_at_1, ret.p_at_1_ci_low, ret.p_at_1_ci_high)
+            row["P@1 CSLS"] = fmt(ret.mean_p_at_1_csls)
+            row["P@1 margin"] = fmt(ret.mean_p_at_1_margin)
             row["MRR"] = fmt(ret.mean_mrr)
-        else:
-            row.update({"SA [95% CI]": "-", "P@1 [95% CI]": "-", "MRR": "-"})
+            row["SA [95% CI]"] = format_ci(sa.sa, sa.ci_low, sa.ci_high)
+            if cal is not None:
+                row["SA floor"] = fmt(cal.floor)
+                row["SA normalised [95% CI]"] = format_ci(cal.normalized, cal.normalized_ci_low, cal.normalized_ci_high)
+                row["SA centred"] = fmt(cal.centered_sa)
+                row["anisotropy"] = fmt(cal.anisotropy)
         for _, study in others:
             other = next((r for r in study.runs if r.key == run.key), None)
             name = dataset_label(study)
@@ -146,7 +166,7 @@ def ranking_table(rankings: Sequence[RankComparison], labels: dict[str, str]) ->
 
 
 def domain_table(suite: Suite) -> pd.DataFrame:
-    """Per data set (main first): best static and best contextual model, both gaps with CIs."""
+    """Per data set (main first): the compared static and contextual model, both gaps with CIs."""
     rows = []
     for study in suite.studies.values():
         deg = study.degradation
@@ -168,7 +188,7 @@ def domain_table(suite: Suite) -> pd.DataFrame:
                 "P@1 static / contextual": f"{fmt(p1['static'])} / {fmt(p1['contextual'])}",
                 "P@1 gap (points) [95% CI]": f"{points(p1['gap'])} [{points(p1['gap_low'])}, {points(p1['gap_high'])}]",
                 "P@1 drop": percent(p1["rel"]),
-                "models (SA; P@1)": f"{deg.sa_static} vs {deg.sa_contextual}; {deg.p1_static} vs {deg.p1_contextual}",
+                "models (static vs contextual)": f"{deg.static} vs {deg.contextual}",
             }
         )
         rows.append(row)
@@ -199,20 +219,84 @@ def _agreement(ranking: RankComparison, dataset: str) -> str:
     return "the same order" if same else "a different order"
 
 
+def chosen_by(deg: Degradation) -> str:
+    """How the compared pair was chosen, as a phrase."""
+    return "given by --pair" if deg.chosen_by == "pair" else "the best of each family by P@1"
+
+
+def _clear(gap: dict) -> int:
+    """+1 when the static model is clearly worse (gap CI above 0), -1 clearly better, 0 unclear."""
+    lo, hi = gap["gap_low"], gap["gap_high"]
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return 0
+    return 1 if lo > 0 else (-1 if hi < 0 else 0)
+
+
+def _calibrated(run: ModelRun) -> str:
+    """``SA 0.512 (floor 0.431, normalised 0.142 [0.120, 0.165], language-centred 0.530)``."""
+    cal = run.calibration
+    text = f"SA {fmt(run.sa)}"
+    if cal is None:
+        return text
+    norm = format_ci(cal.normalized, cal.normalized_ci_low, cal.normalized_ci_high)
+    return f"{text} (chance floor {fmt(cal.floor)}, normalised {norm}, language-centred {fmt(cal.centered_sa)})"
+
+
+def agreement_sentence(sa: dict, p1: dict, static: ModelRun, contextual: ModelRun) -> str:
+    """Whether the SA gap and the P@1 gap of the same pair of models agree in sign and size
+    (sign: each gap's 95% CI above 0, below 0 or containing 0; size: the relative drops)."""
+    s_sign, p_sign = _clear(sa), _clear(p1)
+    words = {1: "the static model is clearly worse", -1: "the static model is clearly better", 0: "no clear difference"}
+    if s_sign != p_sign:
+        s_cal, c_cal = static.calibration, contextual.calibration
+        tail = ""
+        if s_cal is not None and c_cal is not None and math.isfinite(s_cal.normalized):
+            order = "agrees" if (c_cal.normalized > s_cal.normalized) == (p1["gap"] > 0) else "does not agree either"
+            tail = (
+                f" The normalised SA ({fmt(s_cal.normalized)} static vs {fmt(c_cal.normalized)} contextual) {order} "
+                "with P@1."
+            )
+        return (
+            f"SA and P@1 disagree: by P@1 {words[p_sign]}, by SA {words[s_sign]}. Retrieval is the task score "
+            "and holds across data sets; raw SA depends on each language's own spread (H) and on the space's "
+            "anisotropy, so read it with its chance floor." + tail
+        )
+    if s_sign == 0:
+        return "Neither SA nor P@1 shows a clear difference between the two models."
+    rel_sa, rel_p1 = abs(sa["rel"]), abs(p1["rel"])
+    size = ""
+    if min(rel_sa, rel_p1) > 0 and max(rel_sa, rel_p1) / min(rel_sa, rel_p1) >= 2:
+        bigger = "P@1" if rel_p1 > rel_sa else "SA"
+        size = (
+            f", but not in size: the relative change is {percent(rel_p1)} in P@1 and {percent(rel_sa)} in SA "
+            f"({bigger} moves more than twice as much)"
+        )
+    return f"SA and P@1 agree in sign ({words[p_sign]}){size}."
+
+
 def answer(suite: Suite) -> list[str]:
-    """The "Answer" paragraphs: gaps on the main set, where they are largest, the other data
-    sets, the control and the rank agreement (plain sentences with numbers)."""
+    """The "Answer" paragraphs: retrieval first (the task score), then SA with its chance floor and
+    normalised value, whether the two agree, where the gaps are largest, the other data sets, the
+    control and the rank agreement (plain sentences with numbers). Every score compares the same
+    static/contextual pair of models (:class:`~semanscope.study.Degradation`)."""
     main = suite.main
     deg = main.degradation
     name = dataset_label(main)
     if deg is None:
         return [f"No static-vs-contextual answer on {name}: {main.degradation_note}."]
+    static, contextual = main.run(deg.static), main.run(deg.contextual)
     sa, p1 = deg.sa.row(ALL), deg.p_at_1.row(ALL)
+    ret_s, ret_c = static.retrieval, contextual.retrieval
     out = [
-        f"Static models {_change(sa, 'SA')} and {_change(p1, 'P@1')} against the best contextual model on {name} "
-        f"({main.queryset.n_concepts} concepts, {main.queryset.n_languages} languages; SA {deg.sa_static} "
-        f"{fmt(sa['static'])} vs {deg.sa_contextual} {fmt(sa['contextual'])}, P@1 {deg.p1_static} {fmt(p1['static'])} "
-        f"vs {deg.p1_contextual} {fmt(p1['contextual'])})."
+        f"On {name} ({main.queryset.n_concepts} concepts, {main.queryset.n_languages} languages) the static model "
+        f"{deg.static} finds the translation first (P@1) for "
+        f"{format_ci(ret_s.mean_p_at_1, ret_s.p_at_1_ci_low, ret_s.p_at_1_ci_high)} of queries against "
+        f"{format_ci(ret_c.mean_p_at_1, ret_c.p_at_1_ci_low, ret_c.p_at_1_ci_high)} for the contextual model "
+        f"{deg.contextual} ({chosen_by(deg)}): static models {_change(p1, 'P@1')}. With hubness correction the "
+        f"P@1 is {fmt(ret_s.mean_p_at_1_csls)} vs {fmt(ret_c.mean_p_at_1_csls)} (CSLS) and "
+        f"{fmt(ret_s.mean_p_at_1_margin)} vs {fmt(ret_c.mean_p_at_1_margin)} (ratio margin).",
+        f"Semantic Affinity: {deg.static} {_calibrated(static)}; {deg.contextual} {_calibrated(contextual)}; "
+        f"static models {_change(sa, 'SA')}. {agreement_sentence(sa, p1, static, contextual)}",
     ]
     scripts = list(deg.scripts)
 
@@ -224,23 +308,29 @@ def answer(suite: Suite) -> list[str]:
         by_sa = pairs_by_gap(deg.sa, scripts)
         by_p1 = pairs_by_gap(deg.p_at_1, scripts)
         out.append(
-            f"By script pair the SA gap is largest for {item(deg.sa, by_sa[0])} and smallest for "
-            f"{item(deg.sa, by_sa[-1])}; the P@1 gap is largest for {item(deg.p_at_1, by_p1[0])} and smallest "
-            f"for {item(deg.p_at_1, by_p1[-1])}."
+            f"By script pair the P@1 gap is largest for {item(deg.p_at_1, by_p1[0])} and smallest for "
+            f"{item(deg.p_at_1, by_p1[-1])}; the SA gap is largest for {item(deg.sa, by_sa[0])} and smallest "
+            f"for {item(deg.sa, by_sa[-1])}."
         )
-        for gap, unit, best in ((deg.sa, "SA", deg.sa_contextual), (deg.p_at_1, "P@1", deg.p1_contextual)):
+        for gap, unit in ((deg.p_at_1, "P@1"), (deg.sa, "SA")):
             better = [g for g in scripts if gap.row(g)["gap_high"] < 0]
             if better:
                 out.append(
                     f"The static model has the higher {unit} (a negative gap, 95% CI below 0) for {len(better)} of "
-                    f"{len(scripts)} script pairs ({', '.join(better)}): there {best} aligns these scripts worse."
+                    f"{len(scripts)} script pairs ({', '.join(better)})."
                 )
     if len(deg.pairs) > 1:
         worst_sa = pairs_by_gap(deg.sa, list(deg.pairs))[:3]
         worst_p1 = pairs_by_gap(deg.p_at_1, list(deg.pairs))[:3]
         out.append(
-            f"By language pair the largest SA gaps are {', '.join(item(deg.sa, p) for p in worst_sa)}; "
-            f"the largest P@1 gaps are {', '.join(item(deg.p_at_1, p) for p in worst_p1)}."
+            f"By language pair the largest P@1 gaps are {', '.join(item(deg.p_at_1, p) for p in worst_p1)}; "
+            f"the largest SA gaps are {', '.join(item(deg.sa, p) for p in worst_sa)}."
+        )
+    agreement = pair_agreement(main.runs)
+    if math.isfinite(agreement.spearman):
+        out.append(
+            f"Across models and language pairs, SA and P@1 have Spearman's rho = {fmt(agreement.spearman, 2)} "
+            f"({len(agreement.sa)} model-pair points; figure sa_vs_p_at_1)."
         )
     for study in list(suite.studies.values())[1:]:
         other = study.degradation
@@ -249,18 +339,17 @@ def answer(suite: Suite) -> list[str]:
             out.append(f"On {label}: no gap ({study.degradation_note}).")
             continue
         osa, op1 = other.sa.row(ALL), other.p_at_1.row(ALL)
-        compare = "larger" if osa["gap"] > sa["gap"] else "smaller"
+        agree = "agree" if _clear(osa) == _clear(op1) else "disagree"
         out.append(
             f"On {label} ({study.queryset.n_concepts} concepts, languages {', '.join(study.queryset.languages)}) "
-            f"static models {_change(osa, 'SA')} and {_change(op1, 'P@1')} (best static {other.sa_static}, "
-            f"best contextual {other.sa_contextual}): the SA gap is {compare} than on {name}."
+            f"static models {_change(op1, 'P@1')} and {_change(osa, 'SA')} ({other.static} vs {other.contextual}); "
+            f"there SA and P@1 {agree} in sign."
         )
     for control in deg.controls:
         out.append(
-            f"The English-only control {control['key']} reaches SA {fmt(control['sa'])} "
-            f"and P@1 {fmt(control['p_at_1'])} "
-            f"on {name} (best static {fmt(sa['static'])} / {fmt(p1['static'])}, best contextual "
-            f"{fmt(sa['contextual'])} / {fmt(p1['contextual'])})."
+            f"The English-only control {control['key']} reaches P@1 {fmt(control['p_at_1'])} and SA "
+            f"{fmt(control['sa'])} on {name} ({deg.static}: {fmt(p1['static'])} / {fmt(sa['static'])}, "
+            f"{deg.contextual}: {fmt(p1['contextual'])} / {fmt(sa['contextual'])})."
         )
     for ranking in suite.rankings:
         metric = {"sa": "SA", "p_at_1": "P@1"}[ranking.metric]
@@ -296,18 +385,15 @@ def degradation_rows(suite: Suite) -> pd.DataFrame:
         deg = study.degradation
         if deg is None:
             continue
-        for measure, gap, static, contextual in (
-            ("sa", deg.sa, deg.sa_static, deg.sa_contextual),
-            ("p_at_1", deg.p_at_1, deg.p1_static, deg.p1_contextual),
-        ):
+        for measure, gap in (("sa", deg.sa), ("p_at_1", deg.p_at_1)):
             kinds = {ALL: "all", **{p: "pair" for p in deg.pairs}, **{s: "script" for s in deg.scripts}}
             for rec in gap.records():
                 rows.append(
                     {
                         "dataset": study.queryset.name,
                         "measure": measure,
-                        "static_model": static,
-                        "contextual_model": contextual,
+                        "static_model": deg.static,
+                        "contextual_model": deg.contextual,
                         "kind": kinds[rec["label"]],
                         **rec,
                         "n": gap.n_concepts,
@@ -326,8 +412,11 @@ def render_markdown(suite: Suite, settings: dict, notes: Sequence[str], figures:
         "## Models",
         "",
         f"Scores on {labels['main']} unless the column names another data set; "
-        "SA = Semantic Affinity (cosine), P@1/MRR = cross-lingual retrieval averaged over ordered language "
-        "pairs, 95% bootstrap CIs over concepts.",
+        "P@1/MRR = cross-lingual retrieval averaged over ordered language pairs (ties shared: a query tied "
+        "with t other candidates scores 1/(1+t)), by plain cosine, CSLS (k = 10) and ratio margin (k = 4); "
+        "SA = Semantic Affinity (cosine) with its chance floor (concepts permuted within each language), "
+        "normalised SA = (SA - floor) / (1 - floor), language-centred SA (each language's mean removed) and "
+        "anisotropy (mean cosine of texts of different concepts); 95% bootstrap CIs over concepts.",
         "",
         to_markdown(headline_table(suite)),
         "",
@@ -343,8 +432,8 @@ def render_markdown(suite: Suite, settings: dict, notes: Sequence[str], figures:
         lines += [
             f"## Static vs contextual on {labels['main']}",
             "",
-            f"Best static vs best contextual model: SA {deg.sa_static} vs {deg.sa_contextual}; "
-            f"P@1 {deg.p1_static} vs {deg.p1_contextual}. Gap = contextual - static in points (hundredths); "
+            f"{deg.static} (static) vs {deg.contextual} (contextual), {chosen_by(deg)}, for every score. "
+            "Gap = contextual - static in points (hundredths); "
             "drop = gap / contextual value; paired bootstrap over concepts "
             "(the same resampled concepts for both models).",
             "",
@@ -469,6 +558,26 @@ def mpl_bars(
     return fig
 
 
+def mpl_sa_vs_p_at_1(
+    sa: np.ndarray, p_at_1: np.ndarray, models: Sequence[str], pairs: Sequence[str], title: str
+) -> Figure:
+    """matplotlib twin of :func:`semanscope.plots.sa_vs_p_at_1`: one colour per model."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.0, 4.5))
+    ax = fig.add_subplot()
+    names = np.asarray(models, dtype=object)
+    for model in dict.fromkeys(models):
+        idx = np.flatnonzero(names == model)
+        ax.scatter(sa[idx], p_at_1[idx], s=18, label=str(model))
+    ax.set_xlabel("Semantic Affinity (language pair)")
+    ax.set_ylabel("P@1 (mean of both directions)")
+    ax.set_ylim(0, 1.02)
+    ax.set_title(title, fontsize=9)
+    ax.legend(title="model", frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    return fig
+
+
 def mpl_heatmap(
     z: np.ndarray, languages: Sequence[str], title: str, value_name: str, *, diverging: bool = False
 ) -> Figure:
@@ -560,8 +669,9 @@ def write_figures(
     projection_dir: str | Path | None = None,
     log: Callable[[str], None] | None = None,
 ) -> list[Path]:
-    """SA per model (bars with CIs), SA pair heatmap per model, the best static - best contextual
-    SA and P@1 per language pair, and a 3D PHATE view per model, all on the main data set."""
+    """SA per model (bars with CIs), SA pair heatmap per model, the compared static - contextual
+    SA and P@1 per language pair, SA vs P@1 per language pair for every model, and a 3D PHATE view
+    per model, all on the main data set."""
     from semanscope import plots
     from semanscope.reduce import ProjectionCache, project_cached
 
@@ -592,30 +702,28 @@ def write_figures(
         )
     deg = main.degradation
     if deg is not None:
+        s_run, c_run = main.run(deg.static), main.run(deg.contextual)
         pairs = (
-            (
-                "sa",
-                "SA",
-                main.run(deg.sa_static).affinity.pair_sa,
-                main.run(deg.sa_contextual).affinity.pair_sa,
-                f"{deg.sa_static} - {deg.sa_contextual}",
-            ),
-            (
-                "p_at_1",
-                "P@1",
-                main.run(deg.p1_static).retrieval.p_at_1,
-                main.run(deg.p1_contextual).retrieval.p_at_1,
-                f"{deg.p1_static} - {deg.p1_contextual}",
-            ),
+            ("sa", "SA", s_run.affinity.pair_sa, c_run.affinity.pair_sa),
+            ("p_at_1", "P@1", s_run.retrieval.p_at_1, c_run.retrieval.p_at_1),
         )
-        for stem, name, static, contextual, who in pairs:
+        for stem, name, static, contextual in pairs:
             z = static - contextual
-            title = f"Static - contextual {name} per language pair ({who}, {label})"
+            title = f"Static - contextual {name} per language pair ({deg.static} - {deg.contextual}, {label})"
             written += writer.write(
                 f"gap_pairs_{stem}",
                 partial(plots.degradation_heatmap, z, langs, title, value_name=f"{name} difference"),
                 _matplotlib(partial(mpl_heatmap, z, langs, title, f"{name} difference", diverging=True)),
             )
+    agreement = pair_agreement(runs)
+    if len(agreement.sa):
+        title = f"SA vs P@1 per language pair ({label}, Spearman rho {fmt(agreement.spearman, 2)})"
+        args = (agreement.sa, agreement.p_at_1, agreement.models, agreement.pairs)
+        written += writer.write(
+            "sa_vs_p_at_1",
+            partial(plots.sa_vs_p_at_1, *args, title=title),
+            _matplotlib(partial(mpl_sa_vs_p_at_1, *args, title)),
+        )
     items = main.queryset.items()
     labels = [langs[j] for j in items.lang]
     concepts = [main.queryset.ids[i] for i in items.concept]

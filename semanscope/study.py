@@ -43,9 +43,9 @@ from semanscope.degradation import (
     unordered_pair_means,
 )
 from semanscope.embeddings import embed_queryset, text_ids, truncation_note
-from semanscope.metrics import StudyRecord, library_versions, retrieval_metrics, semantic_affinity
-from semanscope.metrics.affinity import SAResult, concept_pair_spreads
-from semanscope.metrics.retrieval import QueryCounts, RetrievalResult, retrieval_counts
+from semanscope.metrics import Calibration, StudyRecord, calibrate, library_versions, semantic_affinity
+from semanscope.metrics.affinity import METRICS, SAResult, concept_pair_spreads
+from semanscope.metrics.retrieval import QueryCounts, RetrievalResult, retrieval_scores
 from semanscope.models.base import Embedder, ModelUnavailable
 from semanscope.models.registry import get_info, load_model, package_version
 from semanscope.progress import Progress, span
@@ -54,6 +54,7 @@ RunStatus = Literal["ok", "failed", "unavailable"]
 # progress(model key, done, total): per-model progress over all data sets of the run
 StudyProgress = Callable[[str, int, int], None]
 ALL = "all"
+SA_METRICS = METRICS  # SA distance metrics a study computes by default: cosine (the gaps' metric) and euclidean
 VERSIONED_PACKAGES = (
     "torch",
     "sentence-transformers",
@@ -171,6 +172,14 @@ class ModelRun:
         """Mean P@1 over ordered language pairs (NaN unless ok)."""
         return self.retrieval.mean_p_at_1 if self.ok else float("nan")
 
+    @property
+    def calibration(self) -> Calibration | None:
+        """The cosine SA's :class:`~semanscope.metrics.Calibration` (None when not computed: a run
+        that is not ok, invalid SA, or a runner that keeps no embeddings on the driver)."""
+        if not self.ok:
+            return None
+        return next((c for c in self.scores.calibration if c.metric == "cosine"), None)
+
     def to_dict(self) -> dict:
         """JSON-ready: identity, status, the full :class:`StudyRecord` and ``runtime``."""
         return {
@@ -188,6 +197,18 @@ class ModelRun:
 
 
 T = TypeVar("T")
+
+
+def check_sa_metrics(metrics: Sequence[str]) -> tuple[str, ...]:
+    """``metrics`` without repeats, cosine first; ValueError for an unknown metric or without cosine
+    (the static-vs-contextual gaps and the rankings are cosine SA)."""
+    chosen = list(dict.fromkeys(metrics))
+    unknown = [m for m in chosen if m not in METRICS]
+    if unknown:
+        raise ValueError(f"unknown SA metric {', '.join(map(repr, unknown))}; use {', '.join(METRICS)}")
+    if "cosine" not in chosen:
+        raise ValueError("the SA metrics must include cosine (the gaps and rankings use it)")
+    return ("cosine", *(m for m in chosen if m != "cosine"))
 
 
 def _required(run: ModelRun, value: T | None, what: str) -> T:
@@ -212,15 +233,18 @@ def run_model(
     n_boot: int = 1000,
     ci: float = 0.95,
     progress: Progress | None = None,
+    metrics: Sequence[str] = SA_METRICS,
 ) -> ModelRun:
     """Embed ``qs`` with ``embedder`` (through ``cache``) and compute every study metric.
 
-    SA: :func:`semanscope.metrics.semantic_affinity` (cosine, text ids so repeated texts count
-    once for H); retrieval: :func:`semanscope.metrics.retrieval_metrics`; both with the same
-    ``seed``/``n_boot``/``ci``. ``message`` joins the texts the model truncates
-    (:func:`~semanscope.embeddings.truncation_note`) and the metrics' messages (dropped rows,
-    collapse); degenerate embeddings are not errors: :attr:`ModelRun.score_status` says what
-    happened. Exceptions propagate (the suite turns them into ``failed``).
+    SA: :func:`semanscope.metrics.semantic_affinity` for each of ``metrics`` (cosine first and
+    required: the gaps and rankings use it; text ids so repeated texts count once for H), each
+    with its :func:`~semanscope.metrics.calibrate` (chance floor, normalised and language-centred
+    SA, anisotropy); retrieval: :func:`semanscope.metrics.retrieval_scores` with the hubness-aware
+    scores (CSLS, ratio margin); all with the same ``seed``/``n_boot``/``ci``. ``message`` joins
+    the texts the model truncates (:func:`~semanscope.embeddings.truncation_note`) and the
+    metrics' messages (dropped rows, collapse); degenerate embeddings are not errors:
+    :attr:`ModelRun.score_status` says what happened. Exceptions propagate (the suite turns them into ``failed``).
     ``progress(done, total)`` counts unique texts embedded, then reports completion.
     """
     spec = spec or ModelSpec.of(embedder)
@@ -230,22 +254,32 @@ def run_model(
     X = embed_queryset(qs, embedder, cache, progress=progress)
     t1 = time.perf_counter()
     rows = (X, items.concept, items.lang)
-    languages, concept_ids = qs.languages, qs.ids
-    sa = semantic_affinity(
-        *rows, languages=languages, concept_ids=concept_ids, text_ids=text_ids(qs), n_boot=n_boot, ci=ci, seed=seed
+    ids, languages, concept_ids = text_ids(qs), qs.languages, qs.ids
+    affinity = tuple(
+        semantic_affinity(
+            *rows, text_ids=ids, metric=m, languages=languages, concept_ids=concept_ids, n_boot=n_boot, ci=ci, seed=seed
+        )
+        for m in check_sa_metrics(metrics)
     )
-    ret = retrieval_metrics(*rows, languages=languages, concept_ids=concept_ids, n_boot=n_boot, ci=ci, seed=seed)
+    calibration = tuple(
+        calibrate(*rows, sa, text_ids=ids, languages=languages, concept_ids=concept_ids)
+        for sa in affinity
+        if sa.status != "invalid"
+    )
+    ret, counts = retrieval_scores(
+        *rows, hubness=True, languages=languages, concept_ids=concept_ids, n_boot=n_boot, ci=ci, seed=seed
+    )
     pair_v, _ = concept_pair_spreads(*rows, languages=languages, concept_ids=concept_ids)
-    counts, _ = retrieval_counts(*rows, languages=languages, concept_ids=concept_ids)
     t2 = time.perf_counter()
-    notes = [n for n in (truncation_note(qs, embedder), *sa.messages, *ret.messages) if n]
+    notes = [n for n in (truncation_note(qs, embedder), *affinity[0].messages, *ret.messages) if n]
     record = StudyRecord.create(
         model=spec.key,
         family=spec.family,
         fingerprint=embedder.fingerprint,
         dataset=qs.name,
-        affinity=sa,
+        affinity=affinity,
         retrieval=ret,
+        calibration=calibration,
     )
     runtime = {"embed_seconds": t1 - t0, "metrics_seconds": t2 - t1}
     if cache is not None and before is not None:
@@ -273,19 +307,19 @@ def run_model(
 # --------------------------------------------------------------------------- degradation
 @dataclass(frozen=True, eq=False)
 class Degradation:
-    """Best static vs best contextual model on one data set.
+    """One static model vs one contextual model on one data set, the same pair for every score.
 
-    ``sa`` / ``p_at_1`` are :class:`~semanscope.degradation.Gap` with labels ``"all"``, every
-    language pair ``"l-m"`` and every script pair (e.g. ``"Han-Latin"``). The SA gap compares
-    the models with the highest joint SA of each family, the P@1 gap those with the highest
-    mean P@1 (so the pairs of models may differ). P@1 of an unordered pair is the mean of its
-    two directions. ``controls``: English-only models with their SA and P@1, never "best".
+    ``static`` / ``contextual``: the model keys; ``chosen_by``: ``"P@1"`` (the static and the
+    contextual model with the highest mean P@1, the task score that holds across data sets) or
+    ``"pair"`` (given by the user). ``sa`` / ``p_at_1`` are :class:`~semanscope.degradation.Gap`
+    with labels ``"all"``, every language pair ``"l-m"`` and every script pair (e.g.
+    ``"Han-Latin"``). P@1 of an unordered pair is the mean of its two directions.
+    ``controls``: English-only models with their SA and P@1, never compared.
     """
 
-    sa_static: str
-    sa_contextual: str
-    p1_static: str
-    p1_contextual: str
+    static: str
+    contextual: str
+    chosen_by: str
     sa: Gap
     p_at_1: Gap
     pairs: tuple[str, ...]
@@ -295,10 +329,9 @@ class Degradation:
 
     def to_dict(self) -> dict:
         return {
-            "sa_static": self.sa_static,
-            "sa_contextual": self.sa_contextual,
-            "p1_static": self.p1_static,
-            "p1_contextual": self.p1_contextual,
+            "static": self.static,
+            "contextual": self.contextual,
+            "chosen_by": self.chosen_by,
             "sa": _gap_dict(self.sa),
             "p_at_1": _gap_dict(self.p_at_1),
             "pairs": list(self.pairs),
@@ -341,49 +374,59 @@ def _hit_columns(run: ModelRun, pos: np.ndarray) -> np.ndarray:
 
 
 def compare_families(
-    runs: Sequence[ModelRun], *, n_boot: int = 1000, seed: int = 0, ci: float = 0.95
+    runs: Sequence[ModelRun],
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+    ci: float = 0.95,
+    pair: tuple[str, str] | None = None,
 ) -> tuple[Degradation | None, str]:
-    """Static-vs-contextual gaps with paired bootstrap CIs (see :class:`Degradation`).
+    """Static-vs-contextual gaps with paired bootstrap CIs (see :class:`Degradation`), SA and P@1
+    for the same two models: ``pair`` = (static key, contextual key), else the best of each family
+    by mean P@1.
 
     Both models are compared on the concepts both kept (normally all) with one shared count
     matrix from ``seed`` (:func:`semanscope.degradation.paired_gap`). Returns ``(None, reason)``
-    when a family has no successful model.
+    when a family (or a model of ``pair``) has no informative run.
     """
-    s_sa, c_sa = _best(runs, "static", lambda r: r.sa), _best(runs, "contextual", lambda r: r.sa)
-    s_p1, c_p1 = _best(runs, "static", lambda r: r.p_at_1), _best(runs, "contextual", lambda r: r.p_at_1)
-    if s_sa is None or c_sa is None or s_p1 is None or c_p1 is None:
-        missing = "static" if s_sa is None or s_p1 is None else "multilingual contextual"
+    if pair is not None:
+        by_key = {r.key: r for r in runs}
+        chosen = [by_key.get(key) for key in pair]
+        for key, run in zip(pair, chosen, strict=True):
+            if run is None or not run.informative:
+                return None, f"no gap: {key} of the chosen pair has no informative scores"
+        static, contextual = chosen
+        chosen_by = "pair"
+    else:
+        static = _best(runs, "static", lambda r: r.p_at_1)
+        contextual = _best(runs, "contextual", lambda r: r.p_at_1)
+        chosen_by = "P@1"
+    if static is None or contextual is None:
+        missing = "static" if static is None else "multilingual contextual"
         return None, f"no gap: no {missing} model produced scores"
-    languages = s_sa.affinity.languages
+    languages = static.affinity.languages
     pairs = language_pairs(languages)
     labels = [ALL] + [pair_label(a, b) for a, b in pairs]
     groups = {name: [k + 1 for k in members] for name, members in script_groups(pairs).items()}
     messages: list[str] = []
-
-    def gap_of(static: ModelRun, contextual: ModelRun, kind: str) -> Gap:
-        pos_s, pos_c, shared = _aligned(static, contextual)
-        if len(shared) < static.affinity.n_concepts or len(shared) < contextual.affinity.n_concepts:
-            messages.append(
-                f"{kind} gap {static.key} vs {contextual.key}: compared on the {len(shared)} concepts both models kept"
-            )
-        if kind == "SA":
-            (vs, hs), (vc, hc) = _sa_columns(static, pos_s), _sa_columns(contextual, pos_c)
-            return affinity_gap(vs, hs, vc, hc, labels, groups=groups, n_boot=n_boot, seed=seed, ci=ci)
-        hit_s, hit_c = _hit_columns(static, pos_s), _hit_columns(contextual, pos_c)
-        return paired_gap(hit_s, hit_c, labels, groups=groups, n_boot=n_boot, seed=seed, ci=ci)
-
+    pos_s, pos_c, shared = _aligned(static, contextual)
+    if len(shared) < static.affinity.n_concepts or len(shared) < contextual.affinity.n_concepts:
+        messages.append(f"{static.key} vs {contextual.key}: compared on the {len(shared)} concepts both models kept")
+    (vs, hs), (vc, hc) = _sa_columns(static, pos_s), _sa_columns(contextual, pos_c)
+    sa_gap = affinity_gap(vs, hs, vc, hc, labels, groups=groups, n_boot=n_boot, seed=seed, ci=ci)
+    hit_s, hit_c = _hit_columns(static, pos_s), _hit_columns(contextual, pos_c)
+    p1_gap = paired_gap(hit_s, hit_c, labels, groups=groups, n_boot=n_boot, seed=seed, ci=ci)
     controls = tuple(
         {"key": r.key, "name": r.name, "family": r.family, "sa": r.sa, "p_at_1": r.p_at_1}
         for r in runs
         if r.ok and r.english_only
     )
     degradation = Degradation(
-        sa_static=s_sa.key,
-        sa_contextual=c_sa.key,
-        p1_static=s_p1.key,
-        p1_contextual=c_p1.key,
-        sa=gap_of(s_sa, c_sa, "SA"),
-        p_at_1=gap_of(s_p1, c_p1, "P@1"),
+        static=static.key,
+        contextual=contextual.key,
+        chosen_by=chosen_by,
+        sa=sa_gap,
+        p_at_1=p1_gap,
         pairs=tuple(labels[1:]),
         scripts={g: [labels[k] for k in m] for g, m in groups.items()},
         controls=controls,
@@ -433,10 +476,64 @@ class StudyResult:
         }
 
 
-def study_result(qs: QuerySet, runs: Sequence[ModelRun], *, seed: int, n_boot: int, ci: float) -> StudyResult:
+def study_result(
+    qs: QuerySet,
+    runs: Sequence[ModelRun],
+    *,
+    seed: int,
+    n_boot: int,
+    ci: float,
+    pair: tuple[str, str] | None = None,
+) -> StudyResult:
     """Bundle the runs of one query set with their :func:`compare_families` gaps."""
-    degradation, note = compare_families(runs, n_boot=n_boot, seed=seed, ci=ci)
+    degradation, note = compare_families(runs, n_boot=n_boot, seed=seed, ci=ci, pair=pair)
     return StudyResult(qs, tuple(runs), degradation, note, seed, n_boot, ci)
+
+
+# --------------------------------------------------------------------------- SA vs P@1
+@dataclass(frozen=True)
+class PairAgreement:
+    """Cosine SA against P@1 per unordered language pair, one point per (informative run, pair):
+    ``sa[k]`` = the run's pair SA, ``p_at_1[k]`` = the mean of the pair's two directions;
+    ``spearman``: Spearman's rho over all points (NaN with fewer than 3 points or a constant
+    score), ``within``: rho over the pairs of each model alone (model key -> rho)."""
+
+    models: tuple[str, ...]
+    pairs: tuple[str, ...]
+    sa: np.ndarray
+    p_at_1: np.ndarray
+    spearman: float
+    within: dict[str, float]
+
+
+def _spearman(a: np.ndarray, b: np.ndarray) -> float:
+    if len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float("nan")
+    return float(scipy.stats.spearmanr(a, b).statistic)
+
+
+def pair_agreement(runs: Sequence[ModelRun]) -> PairAgreement:
+    """:class:`PairAgreement` of the informative runs (English-only controls included: they are
+    exactly the case where SA and P@1 may disagree)."""
+    models: list[str] = []
+    pairs: list[str] = []
+    sa: list[float] = []
+    p1: list[float] = []
+    within: dict[str, float] = {}
+    for run in runs:
+        if not run.informative:
+            continue
+        langs = run.affinity.languages
+        rows, cols = np.triu_indices(len(langs), 1)
+        r_sa = run.affinity.pair_sa[rows, cols]
+        r_p1 = (run.retrieval.p_at_1[rows, cols] + run.retrieval.p_at_1[cols, rows]) / 2.0
+        within[run.key] = _spearman(r_sa, r_p1)
+        models += [run.key] * len(rows)
+        pairs += [pair_label(langs[i], langs[j]) for i, j in zip(rows.tolist(), cols.tolist(), strict=True)]
+        sa += r_sa.tolist()
+        p1 += r_p1.tolist()
+    sa_arr, p1_arr = np.array(sa, dtype=np.float64), np.array(p1, dtype=np.float64)
+    return PairAgreement(tuple(models), tuple(pairs), sa_arr, p1_arr, _spearman(sa_arr, p1_arr), within)
 
 
 # --------------------------------------------------------------------------- rank agreement
@@ -532,7 +629,9 @@ class StudyOptions:
     (``n_boot`` resamples over concepts drawn from ``seed``, ``ci`` intervals) of every score and
     gap; ``progress(key, done, total)``: follows each model over all sets in units of text rows;
     ``runner``: computes one model on one set, :func:`run_model` or a drop-in with its signature
-    (e.g. the Ray engine's :class:`~semanscope.engine.study_runner.RayRunner`).
+    (e.g. the Ray engine's :class:`~semanscope.engine.study_runner.RayRunner`); ``metrics``: the SA
+    distance metrics (cosine required); ``pair``: the (static, contextual) model keys every gap
+    compares (None: the best of each family by P@1, see :func:`compare_families`).
     """
 
     cache: EmbeddingCache | None = None
@@ -542,6 +641,8 @@ class StudyOptions:
     ci: float = 0.95
     progress: StudyProgress | None = None
     runner: Callable[..., ModelRun] | None = None
+    metrics: tuple[str, ...] = SA_METRICS
+    pair: tuple[str, str] | None = None
 
 
 def run_suite(
@@ -561,6 +662,9 @@ def run_suite(
     keys = [s.key for s in specs]
     if len(set(keys)) != len(keys):
         raise ValueError(f"each model may be listed once, got {keys}")
+    metrics = check_sa_metrics(options.metrics)
+    if options.pair is not None and not set(options.pair) <= set(keys):
+        raise ValueError(f"pair {options.pair}: both models must be among the studied models {keys}")
     seed, n_boot, ci, progress = options.seed, options.n_boot, options.ci, options.progress
     t_start = time.perf_counter()
     runs: dict[str, list[ModelRun]] = {role: [] for role in querysets}
@@ -592,12 +696,16 @@ def run_suite(
                     n_boot=n_boot,
                     ci=ci,
                     progress=span(report, starts[role], rows[role], total_rows),
+                    metrics=metrics,
                 )
                 run = replace(run, runtime={"load_seconds": load_seconds, **run.runtime})
             except Exception as exc:  # noqa: BLE001 - reported per model and data set
                 run = not_run(spec, "failed", f"{type(exc).__name__}: {exc}", {"load_seconds": load_seconds})
             runs[role].append(run)
-    studies = {role: study_result(qs, runs[role], seed=seed, n_boot=n_boot, ci=ci) for role, qs in querysets.items()}
+    studies = {
+        role: study_result(qs, runs[role], seed=seed, n_boot=n_boot, ci=ci, pair=options.pair)
+        for role, qs in querysets.items()
+    }
     rankings = tuple(compare_rankings(studies, metric) for metric in SCORES) if len(studies) > 1 else ()
     return Suite(studies, rankings, study_versions(), {"total_seconds": time.perf_counter() - t_start})
 

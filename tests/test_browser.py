@@ -104,7 +104,7 @@ def test_explore_select_compare_affinity(server, tmp_path_factory) -> None:
             open_page(page, "Affinity", "Semantic Affinity")
             no_errors(page)
             assert page.locator(".js-plotly-plot").count() >= 5  # bars, SA + P@1 heatmaps, two gap heatmaps
-            assert page.get_by_text("Static models").count() >= 1
+            assert page.get_by_text("finds the translation first (P@1)").count() >= 1
             page.screenshot(path=str(shots / "affinity.png"))
         finally:
             browser.close()

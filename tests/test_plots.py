@@ -7,7 +7,7 @@ from math import comb
 import numpy as np
 import pytest
 
-from semanscope.plots.charts import degradation_heatmap, retrieval_heatmap, sa_bars, sa_heatmap
+from semanscope.plots.charts import degradation_heatmap, retrieval_heatmap, sa_bars, sa_heatmap, sa_vs_p_at_1
 from semanscope.plots.links import link_pairs
 from semanscope.plots.palette import EXTRA, LANGUAGE_COLORS, language_color, with_alpha
 from semanscope.plots.scatter import FADED_ALPHA, HIGHLIGHT_SCALE, UIREVISION, highlight_mask, scatter2d, scatter3d
@@ -195,3 +195,15 @@ def test_sa_bars_families_order_and_error_bars():
         sa_bars(["a"], [0.5], None, None, ["neural"])
     with pytest.raises(ValueError, match="one entry per model"):
         sa_bars(["a", "b"], [0.5], None, None, ["static", "static"])
+
+
+def test_sa_vs_p_at_1_one_trace_per_model_with_escaped_hover():
+    fig = sa_vs_p_at_1(
+        [0.5, 0.6, 0.7], [0.2, 0.4, 0.9], ["static", "static", "<b>ctx</b>"], ["en-de", "en-zh", "en-de"]
+    )
+    assert [t.name for t in fig.data] == ["static", "<b>ctx</b>"]
+    np.testing.assert_array_equal(fig.data[0].x, [0.5, 0.6])
+    np.testing.assert_array_equal(fig.data[0].y, [0.2, 0.4])
+    assert list(fig.data[1].text) == ["&lt;b&gt;ctx&lt;/b&gt;<br>en-de"]
+    with pytest.raises(ValueError, match="same length"):
+        sa_vs_p_at_1([0.5], [0.2, 0.3], ["a"], ["en-de"])

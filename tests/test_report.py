@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from test_study import ConceptEmbedder, synthetic_set
 
-from semanscope.report import _change, answer, pairs_by_gap, write_report
+from semanscope.report import _change, agreement_sentence, answer, pairs_by_gap, write_report
 from semanscope.study import StudyOptions, run_suite
 
 
@@ -80,7 +80,41 @@ def test_answer_names_largest_pairs_and_other_sets(suite):
     deg = suite.main.degradation
     text = "\n".join(answer(suite))
     worst = pairs_by_gap(deg.sa, list(deg.pairs))[0]
-    assert f"largest SA gaps are {worst}" in text
+    assert f"the largest SA gaps are {worst}" in text
     assert "On words (9 concepts" in text
     gaps = np.array([deg.sa.row(p)["gap"] for p in pairs_by_gap(deg.sa, list(deg.pairs))])
     assert (np.diff(gaps) <= 0).all()
+
+
+def _gap(gap: float, low: float, high: float, rel: float) -> dict:
+    return {"gap": gap, "gap_low": low, "gap_high": high, "rel": rel, "rel_low": rel, "rel_high": rel}
+
+
+def test_agreement_sentence_states_sign_and_size(suite):
+    static, contextual = suite.main.run("toy-static"), suite.main.run("toy-contextual")
+    p1 = _gap(0.4, 0.3, 0.5, 0.45)
+    text = agreement_sentence(_gap(-0.03, -0.05, -0.01, -0.05), p1, static, contextual)
+    assert text.startswith(
+        "SA and P@1 disagree: by P@1 the static model is clearly worse, by SA the static model is clearly better."
+    )
+    assert "normalised SA" in text and "agrees with P@1" in text  # toy-contextual has the higher normalised SA
+    unclear = agreement_sentence(_gap(0.01, -0.01, 0.03, 0.02), p1, static, contextual)
+    assert "by SA no clear difference" in unclear
+    small = agreement_sentence(_gap(0.05, 0.02, 0.08, 0.06), p1, static, contextual)
+    assert small == (
+        "SA and P@1 agree in sign (the static model is clearly worse), but not in size: the relative change is "
+        "45% in P@1 and 6% in SA (P@1 moves more than twice as much)."
+    )
+    assert agreement_sentence(_gap(0.2, 0.1, 0.3, 0.3), p1, static, contextual) == (
+        "SA and P@1 agree in sign (the static model is clearly worse)."
+    )
+
+
+def test_answer_leads_with_retrieval_and_compares_one_pair(suite):
+    first, second = answer(suite)[:2]
+    static, contextual = suite.main.run("toy-static"), suite.main.run("toy-contextual")
+    assert first.startswith("On toy (14 concepts, 3 languages) the static model toy-static finds the translation")
+    assert "the best of each family by P@1" in first and "CSLS" in first and "ratio margin" in first
+    cal = static.calibration
+    assert second.startswith(f"Semantic Affinity: toy-static SA {static.sa:.3f} (chance floor {cal.floor:.3f}")
+    assert f"toy-contextual SA {contextual.sa:.3f}" in second

@@ -9,8 +9,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from semanscope.metrics import ROW_COLUMNS, StudyRecord, library_versions, retrieval_metrics, semantic_affinity
+from semanscope.metrics import (
+    ROW_COLUMNS,
+    StudyRecord,
+    calibrate,
+    library_versions,
+    retrieval_metrics,
+    semantic_affinity,
+)
 from semanscope.metrics.results import json_ready
+
+DISTANCES = ("cosine", "euclidean")
 
 
 @pytest.fixture(scope="module")
@@ -25,13 +34,16 @@ def data():
 @pytest.fixture(scope="module")
 def record(data):
     kw = dict(languages=["en", "de", "fr"], concept_ids=[f"q{i}" for i in range(12)], n_boot=50, seed=4)
+    affinity = (semantic_affinity(*data, **kw), semantic_affinity(*data, metric="euclidean", **kw))
+    names = {k: kw[k] for k in ("languages", "concept_ids")}
     return StudyRecord.create(
         model="toy",
         family="static",
         fingerprint="abc123",
         dataset="unit",
-        affinity=(semantic_affinity(*data, **kw), semantic_affinity(*data, metric="euclidean", **kw)),
-        retrieval=retrieval_metrics(*data, **kw),
+        affinity=affinity,
+        retrieval=retrieval_metrics(*data, hubness=True, **kw),
+        calibration=tuple(calibrate(*data, sa, **names) for sa in affinity),
     )
 
 
@@ -107,17 +119,47 @@ def test_rows(record):
     ret = record.retrieval
     p = frame[(frame.metric == "p_at_1") & (frame.lang_a == "fr") & (frame.lang_b == "en")].iloc[0]
     assert p.value == ret.p_at_1[2, 0] and np.isnan(p.ci_low)
-    # per SA metric: 1 joint + 3 pairs + 1 sr + 1 joint h + 3 h; retrieval: 2 joint + 2 x 6 ordered pairs
-    assert frame.metric.value_counts().to_dict() == {
-        "sa_cosine": 4,
-        "sa_euclidean": 4,
-        "sr_cosine": 1,
-        "sr_euclidean": 1,
-        "h_cosine": 4,
-        "h_euclidean": 4,
-        "p_at_1": 7,
-        "mrr": 7,
-    }
+    csls = frame[(frame.metric == "p_at_1_csls") & (frame.lang_a == "all")].iloc[0]
+    assert (csls.value, csls.ci_low, csls.ci_high) == (
+        ret.mean_p_at_1_csls,
+        ret.p_at_1_csls_ci_low,
+        ret.p_at_1_csls_ci_high,
+    )
+    margin = frame[(frame.metric == "mrr_margin") & (frame.lang_a == "de") & (frame.lang_b == "en")].iloc[0]
+    assert margin.value == ret.mrr_margin[1, 0]
+    cal = record.calibration[1]
+    norm = frame[(frame.metric == "sa_normalized_euclidean") & (frame.lang_a == "all")].iloc[0]
+    assert (norm.value, norm.ci_low, norm.ci_high) == (cal.normalized, cal.normalized_ci_low, cal.normalized_ci_high)
+    assert norm.value == pytest.approx((record.affinity[1].sa - cal.floor) / (1 - cal.floor))
+    floor = frame[(frame.metric == "sa_floor_euclidean") & (frame.lang_a == "en") & (frame.lang_b == "fr")].iloc[0]
+    assert floor.value == cal.pair_floor[0, 2]
+    centred = frame[(frame.metric == "sa_centered_cosine") & (frame.lang_a == "all")].iloc[0]
+    assert centred.value == record.calibration[0].centered_sa
+    aniso = frame[(frame.metric == "anisotropy") & (frame.lang_a == "fr")].iloc[0]
+    assert aniso.value == record.calibration[0].anisotropy_per_language[2]
+    # per SA metric: 1 joint + 3 pairs + 1 sr + 1 joint h + 3 h; per calibration: floor, normalised, centred
+    # (1 joint + 3 pairs each); anisotropy 1 + 3 languages; retrieval per score (cosine, CSLS, margin) P@1
+    # and MRR 1 joint + 6 ordered pairs; ties 1 + 6
+    expected = {f"{m}_{d}": 4 for m in ("sa", "h", "sa_floor", "sa_normalized", "sa_centered") for d in DISTANCES}
+    expected |= {f"sr_{d}": 1 for d in DISTANCES}
+    expected |= {f"{m}{x}": 7 for m in ("p_at_1", "mrr") for x in ("", "_csls", "_margin")}
+    assert frame.metric.value_counts().to_dict() == expected | {"anisotropy": 4, "n_tied": 7}
+
+
+def test_schema_2_records_read_without_calibrations(record):
+    data = record.to_dict()
+    del data["calibration"]
+    data["schema"] = 2
+    old = StudyRecord.from_dict(data)
+    assert old.calibration == () and old.affinity[0].sa == record.affinity[0].sa
+
+
+def test_create_rejects_a_calibration_without_its_sa(data, record):
+    sa = semantic_affinity(*data, n_boot=0, languages=["en", "de", "fr"], concept_ids=record.affinity[0].concept_ids)
+    with pytest.raises(ValueError, match="does not belong"):
+        StudyRecord.create(
+            model="m", family="static", fingerprint="f", dataset="d", affinity=sa, calibration=(record.calibration[1],)
+        )
 
 
 def test_create_rejects_inconsistent_results(data):

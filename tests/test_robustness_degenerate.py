@@ -99,7 +99,7 @@ def test_each_degenerate_run_has_a_status_and_no_score_shown_as_nan(suite):
     informative = [r.key for r in suite.main.runs if r.informative]
     assert informative == ["bad-some-nan", "bad-one-dimensional", "good-static", "good-contextual"]
     deg = suite.main.degradation  # neither invalid nor fully collapsed runs are ever "best"
-    assert (deg.sa_static, deg.sa_contextual, deg.p1_static) == ("good-static", "good-contextual", "good-static")
+    assert (deg.static, deg.contextual, deg.chosen_by) == ("good-static", "good-contextual", "P@1")
 
 
 def test_report_files_name_the_status_and_never_print_nan(suite, tmp_path):
@@ -107,8 +107,9 @@ def test_report_files_name_the_status_and_never_print_nan(suite, tmp_path):
     report = (tmp_path / "report.md").read_text(encoding="utf-8")
     assert not NAN_WORD.search(report)
     table = report[report.index("## Models") :]
-    assert re.search(r"\| bad-zero +\| static +\| invalid +\| +\| +\| - ", table)
-    assert re.search(r"\| bad-collapse +\| static +\| collapsed +\| 1\.000", table)
+    # columns: P@1 [CI], P@1 CSLS, P@1 margin, MRR, SA [CI], ...: no score is a blank or "-", never "nan"
+    assert re.search(r"\| bad-zero +\| static +\| invalid +\| +\| - +\| - +\| - +\| +\|", table)
+    assert re.search(r"\| bad-collapse +\| static +\| collapsed +(\|[^|]+){4}\| 1\.000 ", table)
     assert "- bad-nan (invalid): dropped 36 of 36 rows" in report  # under "Notes on the scores"
     ranking = report[report.index("## Model rankings") : report.index("## Data and settings")]
     assert "good-static" in ranking and "bad-collapse" in ranking and "bad-zero" not in ranking  # NaN has no rank

@@ -100,12 +100,15 @@ async def explore_tiles(page) -> dict[str, str]:
 async def choose_languages(browser, url: str, removed: tuple[str, ...]) -> dict:
     """A session: keep three languages on the Data page, then open Explore; returns what it shows."""
     context = await browser.new_context(viewport={"width": 1400, "height": 1600})
+    context.set_default_timeout(WAIT_S * 1000)  # clicks too: a loaded machine can keep the page busy > 30 s
     page = await context.new_page()
     await page.goto(f"{url}/Data")
     await page.wait_for_selector("h1:has-text('Data')", timeout=WAIT_S * 1000)
     await settle(page)
     for lang in removed:
-        await page.locator(f'button[aria-label="Remove {lang} - {NAMES[lang]}"]').click()
+        chip = page.locator(f'button[aria-label="Remove {lang} - {NAMES[lang]}"]')
+        await chip.click()
+        await chip.wait_for(state="detached", timeout=WAIT_S * 1000)  # the removal is shown, then its rerun ends
         await settle(page)
     await open_page(page, "Explore", wait=False)
     tiles = await explore_tiles(page)
@@ -120,6 +123,7 @@ async def switch_while_running(browser, url: str, hold: Path, tmp: Path) -> dict
     then uploads a file over the limit. While ``hold`` exists the server's model waits before
     encoding (tests/held_models.py), so Explore is still computing when the session leaves it."""
     context = await browser.new_context(viewport={"width": 1400, "height": 1600})
+    context.set_default_timeout(WAIT_S * 1000)  # clicks too: a loaded machine can keep the page busy > 30 s
     page = await context.new_page()
     await page.goto(f"{url}/Data")
     await page.wait_for_selector("h1:has-text('Data')", timeout=WAIT_S * 1000)

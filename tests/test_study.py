@@ -14,7 +14,16 @@ from semanscope.metrics import retrieval_metrics, semantic_affinity
 from semanscope.metrics.affinity import concept_pair_spreads
 from semanscope.metrics.retrieval import retrieval_counts
 from semanscope.models.base import Embedder, ModelUnavailable
-from semanscope.study import ModelSpec, StudyOptions, compare_rankings, run_study, run_suite, select_queryset
+from semanscope.study import (
+    ModelSpec,
+    StudyOptions,
+    check_sa_metrics,
+    compare_rankings,
+    pair_agreement,
+    run_study,
+    run_suite,
+    select_queryset,
+)
 
 LANGS = ("en", "de", "zh")
 N = 14
@@ -137,7 +146,7 @@ def test_study_numbers_are_consistent_with_metrics():
     assert contextual.sa > static.sa and contextual.p_at_1 > static.p_at_1
 
     deg = result.degradation
-    assert (deg.sa_static, deg.sa_contextual) == ("toy-static", "toy-contextual")
+    assert (deg.static, deg.contextual, deg.chosen_by) == ("toy-static", "toy-contextual", "P@1")
     assert deg.pairs == ("en-de", "en-zh", "de-zh")
     assert deg.scripts == {"Han-Latin": ["en-zh", "de-zh"], "Latin-Latin": ["en-de"]}
     sa_all = deg.sa.row("all")
@@ -175,7 +184,7 @@ def test_failing_and_unavailable_models_are_reported_and_the_others_run():
     assert status["broken"] == ("failed", "RuntimeError: boom")
     assert status["missing"] == ("unavailable", "needs setup: run `semanscope setup`")
     assert status["toy-static"][0] == status["toy-contextual"][0] == "ok"
-    assert result.degradation is not None and result.degradation.sa_static == "toy-static"
+    assert result.degradation is not None and result.degradation.static == "toy-static"
     broken, ok = result.run("broken"), result.run("toy-static")
     assert np.isnan(broken.sa) and np.isnan(broken.p_at_1) and broken.score_status == "failed"
     for results in ("scores", "affinity", "retrieval"):  # typed access to the results of an ok run only
@@ -188,7 +197,7 @@ def test_english_only_model_is_a_control_never_the_best_contextual():
     control = ConceptEmbedder("toy-en", "contextual", 0.1, english_only=True)  # better than the real one
     result = run_study(synthetic_set(), [_static(), _contextual(), control], StudyOptions(n_boot=20))
     deg = result.degradation
-    assert deg.sa_contextual == deg.p1_contextual == "toy-contextual"
+    assert deg.contextual == "toy-contextual"
     assert [c["key"] for c in deg.controls] == ["toy-en"]
     assert deg.controls[0]["sa"] == pytest.approx(result.run("toy-en").sa)
 
@@ -254,3 +263,50 @@ def test_select_queryset_samples_deterministically_and_checks_input():
         select_queryset(qs, languages=["en", "fr"])
     with pytest.raises(ValueError, match="at least 3"):
         select_queryset(qs, max_concepts=2)
+
+
+def test_sa_metrics_are_checked_and_cosine_comes_first():
+    assert check_sa_metrics(["euclidean", "cosine", "euclidean"]) == ("cosine", "euclidean")
+    with pytest.raises(ValueError, match="must include cosine"):
+        check_sa_metrics(["euclidean"])
+    with pytest.raises(ValueError, match="unknown SA metric 'dot'"):
+        check_sa_metrics(["cosine", "dot"])
+
+
+def test_every_run_has_both_metrics_calibration_and_hubness_scores():
+    result = run_study(synthetic_set(), [_static(), _contextual()], StudyOptions(n_boot=20, metrics=("cosine",)))
+    run = result.run("toy-static")
+    assert [r.metric for r in run.record.affinity] == ["cosine"]
+    assert run.calibration is run.record.calibration[0] and run.calibration.metric == "cosine"
+    assert run.retrieval.k_csls > 0 and run.retrieval.k_margin > 0
+    both = run_study(synthetic_set(), [_static(), _contextual()], StudyOptions(n_boot=20))
+    assert [c.metric for c in both.run("toy-static").record.calibration] == ["cosine", "euclidean"]
+
+
+def test_a_given_pair_is_compared_for_every_score():
+    models = [_static(), ConceptEmbedder("toy-static-2", "static", 0.6), _contextual()]
+    default = run_study(synthetic_set(), models, StudyOptions(n_boot=20)).degradation
+    assert (default.static, default.chosen_by) == ("toy-static-2", "P@1")  # less noise: the better retriever
+    given = run_study(synthetic_set(), models, StudyOptions(n_boot=20, pair=("toy-static", "toy-contextual")))
+    deg = given.degradation
+    assert (deg.static, deg.contextual, deg.chosen_by) == ("toy-static", "toy-contextual", "pair")
+    assert deg.sa.row("all")["static"] == pytest.approx(given.run("toy-static").sa)
+    assert deg.p_at_1.row("all")["static"] == pytest.approx(given.run("toy-static").p_at_1)
+    with pytest.raises(ValueError, match="both models must be among"):
+        run_study(synthetic_set(), models, StudyOptions(n_boot=20, pair=("toy-static", "nope")))
+
+
+def test_pair_agreement_against_a_brute_force_table():
+    import scipy.stats
+
+    result = run_study(synthetic_set(), [_static(), _contextual()], StudyOptions(n_boot=0))
+    agreement = pair_agreement(result.runs)
+    points = []
+    for run in result.runs:
+        for a, b in itertools.combinations(range(len(LANGS)), 2):
+            p1 = (run.retrieval.p_at_1[a, b] + run.retrieval.p_at_1[b, a]) / 2
+            points.append((run.key, f"{LANGS[a]}-{LANGS[b]}", run.affinity.pair_sa[a, b], p1))
+    assert list(zip(agreement.models, agreement.pairs, agreement.sa, agreement.p_at_1, strict=True)) == points
+    rho = scipy.stats.spearmanr([p[2] for p in points], [p[3] for p in points]).statistic
+    assert agreement.spearman == pytest.approx(rho)
+    assert set(agreement.within) == {"toy-static", "toy-contextual"}

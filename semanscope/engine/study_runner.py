@@ -3,8 +3,10 @@
 Each (data set, model) run goes through :func:`~semanscope.engine.ray_engine.run_queryset` in
 ``<work_dir>/<data set>/<model>/`` (concept shards, embedding shards, text buckets, cell shards;
 rewritten by the next run) and comes back as the same :class:`~semanscope.study.ModelRun`:
-cosine SA and retrieval with the same seed, per-concept pair spreads and retrieval counts. The embeddings
-stay in the Parquet shards (``ModelRun.embeddings`` is None, so the report has no 3D view).
+SA for each metric and plain-cosine retrieval with the same seed, per-concept pair spreads and
+retrieval counts. The embeddings stay in the Parquet shards (``ModelRun.embeddings`` is None), so
+the report has no 3D view and no calibration (chance floor, language-centred SA), and retrieval has
+no hubness-aware scores: those need every vector in one place.
 The model is loaded once more on the driver by the study runner (fingerprint, truncation note);
 the actors load their own copies.
 """
@@ -12,6 +14,7 @@ the actors load their own copies.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +25,7 @@ from semanscope.engine.ray_engine import run_queryset
 from semanscope.metrics import StudyRecord
 from semanscope.models.base import Embedder
 from semanscope.progress import Progress
-from semanscope.study import ModelRun, ModelSpec
+from semanscope.study import SA_METRICS, ModelRun, ModelSpec, check_sa_metrics
 
 
 def folder_name(label: str) -> str:
@@ -51,6 +54,7 @@ class RayRunner:
         n_boot: int = 1000,
         ci: float = 0.95,
         progress: Progress | None = None,
+        metrics: Sequence[str] = SA_METRICS,
     ) -> ModelRun:
         spec = spec or ModelSpec.of(embedder)
         cache_dir = self.cache_dir if self.cache_dir is not None else (cache.directory if cache is not None else None)
@@ -63,8 +67,10 @@ class RayRunner:
             ci=ci,
             seed=seed,
             n_actors=self.n_actors,
+            metrics=check_sa_metrics(metrics),
         )
-        sa, ret = result.affinity["cosine"], result.retrieval
+        affinity = tuple(result.affinity[m] for m in check_sa_metrics(metrics))
+        sa, ret = affinity[0], result.retrieval
         assert ret is not None  # run_queryset computes retrieval by default
         notes = [n for n in (truncation_note(qs, embedder), *sa.messages, *ret.messages) if n]
         record = StudyRecord.create(
@@ -72,7 +78,7 @@ class RayRunner:
             family=spec.family,
             fingerprint=embedder.fingerprint,
             dataset=qs.name,
-            affinity=sa,
+            affinity=affinity,
             retrieval=ret,
         )
         if progress is not None:

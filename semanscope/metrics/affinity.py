@@ -48,7 +48,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from semanscope.metrics.result_base import ResultBase
+from semanscope.metrics.result_base import ConceptsByLanguages, ResultBase
 
 METRICS = ("cosine", "euclidean")
 WEIGHTINGS = ("concept", "expanded")
@@ -215,7 +215,7 @@ def percentile_ci(samples: np.ndarray, ci: float) -> tuple[np.ndarray, np.ndarra
 
 # ------------------------------------------------------------------ input checks
 @dataclass(frozen=True)
-class PreparedInputs:
+class PreparedInputs(ConceptsByLanguages):
     """Validated inputs restricted to usable rows, sorted by concept.
 
     ``rows`` index the caller's ``X``; ``concept`` (renumbered 0..n-1 over the kept concepts),
@@ -237,14 +237,6 @@ class PreparedInputs:
     n_dropped_rows: int
     scale: float
     messages: tuple[str, ...]
-
-    @property
-    def n_concepts(self) -> int:
-        return len(self.concept_ids)
-
-    @property
-    def n_languages(self) -> int:
-        return len(self.languages)
 
     @property
     def usable(self) -> bool:

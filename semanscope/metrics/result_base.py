@@ -11,8 +11,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+class ConceptsByLanguages:
+    """``n_concepts`` / ``n_languages`` of a record with ``concept_ids`` and ``languages`` fields
+    (metric results and the validated inputs they are computed from)."""
+
+    concept_ids: tuple[str, ...]
+    languages: tuple[str, ...]
+
+    @property
+    def n_concepts(self) -> int:
+        return len(self.concept_ids)
+
+    @property
+    def n_languages(self) -> int:
+        return len(self.languages)
+
+
 @dataclass(frozen=True, eq=False)
-class ResultBase:
+class ResultBase(ConceptsByLanguages):
     """Identification, resampling settings and status of a metric result.
 
     ``status``: "ok", "warning" (rows dropped, see ``messages``) or "invalid" (fewer than 3 usable
@@ -31,11 +47,3 @@ class ResultBase:
     seed: int
     n_boot: int
     ci: float
-
-    @property
-    def n_concepts(self) -> int:
-        return len(self.concept_ids)
-
-    @property
-    def n_languages(self) -> int:
-        return len(self.languages)

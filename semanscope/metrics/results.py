@@ -2,7 +2,8 @@
 
 A :class:`StudyRecord` holds the identification (model, family, fingerprint, data set), the
 analysis settings (languages, N, seed, n_boot), library versions, and the metric results
-(:class:`SAResult` per distance metric, :class:`RetrievalResult`). It round-trips through JSON
+(:class:`SAResult` and its :class:`Calibration` per distance metric, :class:`RetrievalResult`). It
+round-trips through JSON
 (NaN is written as ``null``) and flattens to tidy rows for pandas / CSV.
 """
 
@@ -21,9 +22,11 @@ import scipy
 
 import semanscope
 from semanscope.metrics.affinity import SAResult
+from semanscope.metrics.calibration import Calibration
 from semanscope.metrics.retrieval import RetrievalResult
 
-SCHEMA = 2  # 2: SA results name their weighting, rows and the two SEM terms
+SCHEMA = 3  # 2: SA results name their weighting, rows and the two SEM terms; 3: calibrations, hubness-aware retrieval
+READABLE_SCHEMAS = (2, 3)  # a schema-2 record reads with no calibrations
 ROW_COLUMNS = ("model", "family", "dataset", "metric", "lang_a", "lang_b", "value", "ci_low", "ci_high", "n")
 ALL = "all"
 
@@ -55,7 +58,7 @@ def json_ready(value: Any) -> Any:
     return value
 
 
-def result_to_dict(result: SAResult | RetrievalResult) -> dict:
+def result_to_dict(result: SAResult | RetrievalResult | Calibration) -> dict:
     return {f.name: json_ready(getattr(result, f.name)) for f in dataclasses.fields(result)}
 
 
@@ -119,6 +122,7 @@ class StudyRecord(JsonRecord):
     created: str
     affinity: tuple[SAResult, ...] = ()
     retrieval: RetrievalResult | None = None
+    calibration: tuple[Calibration, ...] = ()
 
     @classmethod
     def create(
@@ -130,10 +134,12 @@ class StudyRecord(JsonRecord):
         dataset: str,
         affinity: SAResult | tuple[SAResult, ...] = (),
         retrieval: RetrievalResult | None = None,
+        calibration: tuple[Calibration, ...] = (),
     ) -> StudyRecord:
         """Record results, taking languages / N / seed / n_boot from them and stamping versions + UTC time.
 
-        All results must share languages, concepts, seed and n_boot; SA results need distinct metrics.
+        All results must share languages, concepts, seed and n_boot; SA results need distinct metrics;
+        each calibration must belong to one of the SA results (same metric and weighting).
         """
         sa = (affinity,) if isinstance(affinity, SAResult) else tuple(affinity)
         results: list[SAResult | RetrievalResult] = [*sa, *([retrieval] if retrieval is not None else [])]
@@ -147,6 +153,10 @@ class StudyRecord(JsonRecord):
         metrics = [r.metric for r in sa]
         if len(set(metrics)) != len(metrics):
             raise ValueError(f"one SAResult per metric, got {metrics}")
+        known = {(r.metric, r.weighting) for r in sa}
+        for c in calibration:
+            if (c.metric, c.weighting) not in known or c.languages != first.languages:
+                raise ValueError(f"calibration ({c.metric}, {c.weighting}) does not belong to any SA result")
         return cls(
             model=model,
             family=family,
@@ -160,6 +170,7 @@ class StudyRecord(JsonRecord):
             created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             affinity=sa,
             retrieval=retrieval,
+            calibration=tuple(calibration),
         )
 
     # ------------------------------------------------------------------ JSON
@@ -168,7 +179,7 @@ class StudyRecord(JsonRecord):
         out: dict[str, Any] = {"schema": SCHEMA}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if f.name == "affinity":
+            if f.name in ("affinity", "calibration"):
                 out[f.name] = [result_to_dict(r) for r in value]
             elif f.name == "retrieval":
                 out[f.name] = None if value is None else result_to_dict(value)
@@ -179,11 +190,17 @@ class StudyRecord(JsonRecord):
     @classmethod
     def from_dict(cls, data: dict) -> StudyRecord:
         """Inverse of :meth:`to_dict`."""
-        if data.get("schema") != SCHEMA:
-            raise ValueError(f"unsupported result schema {data.get('schema')!r} (this version reads {SCHEMA})")
-        kwargs = {f.name: data[f.name] for f in dataclasses.fields(cls)}
+        if data.get("schema") not in READABLE_SCHEMAS:
+            raise ValueError(
+                f"unsupported result schema {data.get('schema')!r} "
+                f"(this version reads {', '.join(map(str, READABLE_SCHEMAS))})"
+            )
+        kwargs = {
+            f.name: data.get(f.name, ()) if f.name == "calibration" else data[f.name] for f in dataclasses.fields(cls)
+        }
         kwargs["languages"] = tuple(kwargs["languages"])
         kwargs["affinity"] = tuple(result_from_dict(SAResult, r) for r in kwargs["affinity"])
+        kwargs["calibration"] = tuple(result_from_dict(Calibration, r) for r in kwargs["calibration"])
         if kwargs["retrieval"] is not None:
             kwargs["retrieval"] = result_from_dict(RetrievalResult, kwargs["retrieval"])
         return cls(**kwargs)
@@ -194,9 +211,15 @@ class StudyRecord(JsonRecord):
 
         Per SA result (``<m>`` = its metric): ``sa_<m>`` joint (lang_a = lang_b = "all") and per
         unordered pair (lang_a < lang_b in language order); ``sr_<m>`` joint (CI mapped from SA's
-        through SR = 1/SA - 1); ``h_<m>`` joint and per language (lang_a = lang_b). Retrieval:
-        ``p_at_1`` and ``mrr`` per ordered pair (lang_a = query, lang_b = candidate) and their
-        mean over pairs ("all"). ``n`` = concepts used. Missing values are NaN.
+        through SR = 1/SA - 1); ``h_<m>`` joint and per language (lang_a = lang_b). Per calibration
+        (:mod:`semanscope.metrics.calibration`): ``sa_floor_<m>`` (chance floor), ``sa_normalized_<m>``
+        ((SA - floor) / (1 - floor), with the mapped CI) and ``sa_centered_<m>`` (language-centred SA,
+        with its CI), joint and per unordered pair; ``anisotropy`` joint and per language (once: it
+        does not depend on the metric). Retrieval: ``p_at_1`` and ``mrr`` per ordered pair
+        (lang_a = query, lang_b = candidate) and their mean over pairs ("all", with CI); with
+        hubness-aware scores also ``p_at_1_csls`` / ``mrr_csls`` and ``p_at_1_margin`` /
+        ``mrr_margin``; ``n_tied`` (queries whose true translation ties with another candidate) per
+        ordered pair and in total. ``n`` = concepts used. Missing values are NaN.
         """
         nan = float("nan")
         rows: list[dict] = []
@@ -233,13 +256,38 @@ class StudyRecord(JsonRecord):
             add(f"h_{r.metric}", ALL, ALL, r.h)
             for i, lang in enumerate(langs):
                 add(f"h_{r.metric}", lang, lang, r.h_per_language[i])
+        for k, c in enumerate(self.calibration):
+            m = c.metric
+            add(f"sa_floor_{m}", ALL, ALL, c.floor)
+            add(f"sa_normalized_{m}", ALL, ALL, c.normalized, c.normalized_ci_low, c.normalized_ci_high)
+            add(f"sa_centered_{m}", ALL, ALL, c.centered_sa, c.centered_ci_low, c.centered_ci_high)
+            for i, j in zip(upper[0].tolist(), upper[1].tolist(), strict=True):
+                a, b = langs[i], langs[j]
+                add(f"sa_floor_{m}", a, b, c.pair_floor[i, j])
+                low, high = c.pair_normalized_ci_low[i, j], c.pair_normalized_ci_high[i, j]
+                add(f"sa_normalized_{m}", a, b, c.pair_normalized[i, j], low, high)
+                add(f"sa_centered_{m}", a, b, c.centered_pair_sa[i, j])
+            if k == 0:
+                add("anisotropy", ALL, ALL, c.anisotropy)
+                for i, lang in enumerate(langs):
+                    add("anisotropy", lang, lang, c.anisotropy_per_language[i])
         if self.retrieval is not None:
             ret = self.retrieval
-            add("p_at_1", ALL, ALL, ret.mean_p_at_1, ret.p_at_1_ci_low, ret.p_at_1_ci_high)
-            add("mrr", ALL, ALL, ret.mean_mrr, ret.mrr_ci_low, ret.mrr_ci_high)
+            scores = [""] + [f"_{name}" for name, k in (("csls", ret.k_csls), ("margin", ret.k_margin)) if k > 0]
+            for x in scores:
+                for name in ("p_at_1", "mrr"):
+                    mean, low, high = (
+                        getattr(ret, f) for f in (f"mean_{name}{x}", f"{name}{x}_ci_low", f"{name}{x}_ci_high")
+                    )
+                    add(f"{name}{x}", ALL, ALL, mean, low, high)
+                    matrix = getattr(ret, f"{name}{x}")
+                    for i, a in enumerate(langs):
+                        for j, b in enumerate(langs):
+                            if i != j:
+                                add(f"{name}{x}", a, b, matrix[i, j])
+            add("n_tied", ALL, ALL, ret.n_tied_total)
             for i, a in enumerate(langs):
                 for j, b in enumerate(langs):
                     if i != j:
-                        add("p_at_1", a, b, ret.p_at_1[i, j])
-                        add("mrr", a, b, ret.mrr[i, j])
+                        add("n_tied", a, b, ret.n_tied[i, j])
         return rows

@@ -403,7 +403,7 @@ def retrieval_counts(
     return counts, prep.concept_ids if prep.usable else ()
 
 
-def retrieval_metrics(
+def retrieval_scores(
     X: np.ndarray,
     concept: np.ndarray,
     lang: np.ndarray,
@@ -420,7 +420,7 @@ def retrieval_metrics(
     workers: int | None = None,
     search: str = "exact",
     k_search: int = K_SEARCH,
-) -> RetrievalResult:
+) -> tuple[RetrievalResult, dict[str, QueryCounts]]:
     """P@1 and MRR for every ordered language pair (definitions in the module docstring); with
     ``hubness`` also CSLS (``k_csls``) and ratio-margin (``k_margin``) P@1 / MRR.
 
@@ -430,6 +430,9 @@ def retrieval_metrics(
     ``workers`` threads (default: the CPUs available); ``hubness`` adds a second one. ``search``
     "faiss-flat" / "faiss-hnsw" (cosine only, :func:`count_tensors`) use the optional faiss;
     "faiss-hnsw" is approximate (``RetrievalResult.approximate``, its recall in ``recall``).
+
+    Returns the result and the per-query counts it was computed from (:func:`retrieval_counts`'s,
+    for paired resampling without counting twice).
     """
     check_bootstrap_args(n_boot, ci)
     prep = prepare_inputs(X, concept, lang, languages=languages, concept_ids=concept_ids)
@@ -437,7 +440,7 @@ def retrieval_metrics(
         prep, hubness, k_csls=k_csls, k_margin=k_margin, block=block, workers=workers, search=search, k_search=k_search
     )
     n = prep.n_concepts
-    return retrieval_result(
+    result = retrieval_result(
         counts,
         languages=prep.languages,
         concept_ids=prep.concept_ids,
@@ -450,3 +453,9 @@ def retrieval_metrics(
         k_csls=effective_k(k_csls, n) if hubness and n >= 2 else 0,
         k_margin=effective_k(k_margin, n) if hubness and n >= 2 else 0,
     )
+    return result, counts
+
+
+def retrieval_metrics(X: np.ndarray, concept: np.ndarray, lang: np.ndarray, **options: Any) -> RetrievalResult:
+    """The :class:`RetrievalResult` of :func:`retrieval_scores` (same keywords ``options``)."""
+    return retrieval_scores(X, concept, lang, **options)[0]

@@ -30,7 +30,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import shutil
 import struct
 import time
 from collections.abc import Iterator
@@ -41,8 +40,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from semanscope.models.base import Progress
+from semanscope.models.build_folder import atomic_folder, write_meta
 from semanscope.models.fingerprint import file_digest, package_version
-from semanscope.models.registry import META_FILE
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -276,9 +275,7 @@ def build_use_static(
     normal = sp.types[keep] == NORMAL
     embeddings = (reduced * sif_weights(sp.scores[keep], sif_a, normal)[:, None]).astype(np.float32)
 
-    tmp = out_dir.with_name(out_dir.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
+    with atomic_folder(out_dir) as tmp:
         save_model2vec(tmp, embeddings, sentencepiece_tokenizer(sp, keep))
         meta = {
             "built_by": "semanscope.models.build_static.build_use_static",
@@ -308,11 +305,7 @@ def build_use_static(
             "build_seconds": round(time.perf_counter() - t0, 1),
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         }
-        (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-        tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        write_meta(tmp, meta)
     if progress:
         progress(total, total)
     return out_dir

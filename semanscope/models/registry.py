@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any, Literal, TypedDict
 
 from semanscope.models.base import Embedder, Family, ModelUnavailable
+from semanscope.models.build_folder import META_FILE
 from semanscope.models.cache_dir import default_cache_dir
 from semanscope.models.fingerprint import package_version as package_version  # re-exported: study.py reads it here
 
-META_FILE = "semanscope_meta.json"
 DEFAULT_COMPARISON = ("tokenlearn-static", "e5-small-nano")
 
 Status = Literal["installed", "needs-setup", "missing-package", "missing-files"]

@@ -1,6 +1,6 @@
 """Figures (plotly), matplotlib vector exports and table exports."""
 
-from semanscope.plots.charts import degradation_heatmap, retrieval_heatmap, sa_bars, sa_heatmap
+from semanscope.plots.charts import degradation_heatmap, retrieval_heatmap, sa_bars, sa_heatmap, sa_vs_p_at_1
 from semanscope.plots.export import ExportUnavailable, figure_to_html, figure_to_image, figure_to_images, find_browser
 from semanscope.plots.mpl import camera_to_view, scatter_to_vector
 from semanscope.plots.palette import language_color
@@ -20,6 +20,7 @@ __all__ = [
     "retrieval_heatmap",
     "sa_bars",
     "sa_heatmap",
+    "sa_vs_p_at_1",
     "scatter2d",
     "scatter3d",
     "scatter_to_vector",

@@ -6,6 +6,7 @@ to bottom) and column ``languages[j]``; each cell is annotated with its value (b
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from typing import TypeVar
 
@@ -218,5 +219,43 @@ def sa_bars(
         yaxis=dict(title="Semantic Affinity"),
         legend=dict(title="family"),
         barmode="overlay",
+    )
+    return fig
+
+
+def sa_vs_p_at_1(
+    sa: npt.ArrayLike,
+    p_at_1: npt.ArrayLike,
+    models: Sequence[str],
+    pairs: Sequence[str],
+    title: str = "",
+) -> go.Figure:
+    """SA (x) against P@1 (y), one point per (model, language pair), one trace (colour) per model
+    in first-appearance order; hover names the model and the pair."""
+    x, y = np.asarray(sa, dtype=np.float64), np.asarray(p_at_1, dtype=np.float64)
+    n = len(models)
+    if x.shape != (n,) or y.shape != (n,) or len(pairs) != n:
+        raise ValueError(
+            f"sa, p_at_1, models and pairs need the same length, got {x.shape}, {y.shape}, {n}, {len(pairs)}"
+        )
+    fig = go.Figure()
+    names = np.asarray(models, dtype=object)
+    for model in dict.fromkeys(models):
+        idx = np.flatnonzero(names == model)
+        fig.add_trace(
+            go.Scatter(
+                x=x[idx],
+                y=y[idx],
+                mode="markers",
+                name=str(model),
+                text=[f"{html.escape(str(model))}<br>{html.escape(str(pairs[i]))}" for i in idx.tolist()],
+                hovertemplate="%{text}<br>SA %{x:.3f}<br>P@1 %{y:.3f}<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        title=title or None,
+        xaxis=dict(title="Semantic Affinity (language pair)"),
+        yaxis=dict(title="P@1 (mean of both directions)", range=[0, 1.02]),
+        legend=dict(title="model"),
     )
     return fig
