@@ -137,20 +137,13 @@ def cell_sizes(array: pa.Array) -> np.ndarray:
 
     n = len(array)
     kind = array.type
+    valid = array.is_valid().to_numpy(zero_copy_only=False) if array.null_count else np.ones(n, dtype=bool)
     if pa.types.is_dictionary(kind):
-        values = cell_sizes(array.dictionary)
-        indices = array.indices.to_numpy(zero_copy_only=False)
-        valid = array.is_valid().to_numpy(zero_copy_only=False)
-        return np.where(valid, values[np.where(valid, indices, 0).astype(np.int64)], 0) if n else values[:0]
-    if (
-        pa.types.is_string(kind)
-        or pa.types.is_large_string(kind)
-        or pa.types.is_binary(kind)
-        or pa.types.is_large_binary(kind)
-        or pa.types.is_fixed_size_binary(kind)
-        or pa.types.is_string_view(kind)
-        or pa.types.is_binary_view(kind)
-    ):
+        indices = np.where(valid, array.indices.to_numpy(zero_copy_only=False), 0).astype(np.int64)
+        return np.where(valid, _value_sizes(array.dictionary, indices), 0)
+    if _has_offsets(kind):
+        return np.where(valid, _value_sizes(array, np.arange(n)), 0)
+    if pa.types.is_fixed_size_binary(kind) or pa.types.is_string_view(kind) or pa.types.is_binary_view(kind):
         return pc.binary_length(array).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
     if pa.types.is_fixed_size_list(kind):
         return cell_sizes(array.cast(pa.list_(kind.value_type)))
@@ -161,13 +154,40 @@ def cell_sizes(array: pa.Array) -> np.ndarray:
         child = cell_sizes(array.values.slice(start, end - start))
         running = np.concatenate([[0], np.cumsum(child)])
         sums = running[offsets[1:] - start] - running[offsets[:-1] - start]
-        return np.where(array.is_valid().to_numpy(zero_copy_only=False), sums, 0).astype(np.int64)
+        return np.where(valid, sums, 0).astype(np.int64)
     if pa.types.is_struct(kind):
         out = np.zeros(n, dtype=np.int64)
         for child in array.flatten():
             out += cell_sizes(child)
         return out
     return np.zeros(n, dtype=np.int64)
+
+
+def _has_offsets(kind: pa.DataType) -> bool:
+    """String and binary types whose values sit between 32- or 64-bit offsets."""
+    import pyarrow as pa
+
+    return any(
+        test(kind)
+        for test in (pa.types.is_string, pa.types.is_large_string, pa.types.is_binary, pa.types.is_large_binary)
+    )
+
+
+def _value_sizes(values: pa.Array, positions: np.ndarray) -> np.ndarray:
+    """Byte lengths of ``values[positions]`` from the offsets (O(len(positions)), however large
+    ``values`` is: a batch's dictionary can hold a whole row group's distinct texts); other
+    value types through :func:`cell_sizes`."""
+    import pyarrow as pa
+
+    kind = values.type
+    if not _has_offsets(kind):
+        return cell_sizes(values)[positions]
+    if not len(positions):
+        return np.zeros(0, dtype=np.int64)
+    wide = pa.types.is_large_string(kind) or pa.types.is_large_binary(kind)
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int64 if wide else np.int32)
+    offsets = offsets[values.offset : values.offset + len(values) + 1]
+    return (offsets[positions + 1] - offsets[positions]).astype(np.int64)
 
 
 def parquet_text_columns(schema: pq.ParquetSchema) -> list[str]:
