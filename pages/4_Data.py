@@ -67,7 +67,7 @@ def main() -> None:
     dropped = view.provenance.get("dropped_incomplete", 0)
     note = f" ({dropped} concepts without a text in some chosen language left out)" if dropped else ""
     st.markdown(f"{view.n_concepts:,} complete concepts in {', '.join(view.languages)}{note}")
-    st.dataframe(view.to_frame().head(500), hide_index=True)
+    st.dataframe(appcore.preview_frame(view.to_frame(), 500), hide_index=True)
 
 
 ui.run_page(main)
