@@ -102,7 +102,8 @@ class DecodedBudget:
             group = metadata.row_group(g)
             for c in range(group.num_columns):
                 chunk = group.column(c)
-                if columns is None or chunk.path_in_schema.split(".")[0] in columns:
+                path = chunk.path_in_schema  # "name" or "name.list.element" ...
+                if columns is None or any(path == c or path.startswith(f"{c}.") for c in columns):
                     declared += max(0, chunk.total_uncompressed_size)
         if declared > self.max_total:
             raise QuerySetError(
@@ -116,8 +117,9 @@ class DecodedBudget:
         per_row = np.zeros(batch.num_rows, dtype=np.int64)
         for name, column in zip(batch.schema.names, batch.columns, strict=True):
             sizes = cell_sizes(column)
-            if sizes.size and int(sizes.max()) > self.max_cell:
-                row = int(sizes.argmax())
+            over = np.flatnonzero(sizes > self.max_cell)
+            if over.size:
+                row = int(over[0])
                 raise self.cell_error(f"row {first_row + row}, column {name!r}", _mib(int(sizes[row])))
             per_row += sizes
         running = self.total + np.cumsum(per_row)

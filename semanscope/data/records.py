@@ -235,12 +235,12 @@ def _parquet_file(source: Source, dictionaries: bool = False) -> pq.ParquetFile:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    def open_file(**options: object) -> pq.ParquetFile:
+        return pq.ParquetFile(source.path if source.path is not None else source.reader(), **options)
+
     try:
-        pf = pq.ParquetFile(source.path if source.path is not None else source.reader())
-        if dictionaries:
-            text_columns = parquet_text_columns(pf.schema)
-            pf = pq.ParquetFile(source.path or source.reader(), read_dictionary=text_columns)
-        return pf
+        pf = open_file()
+        return open_file(read_dictionary=parquet_text_columns(pf.schema)) if dictionaries else pf
     except (pa.ArrowException, OSError) as exc:
         raise QuerySetError(f"{source.name}: not a readable Parquet file ({exc})") from None
 
