@@ -6,6 +6,7 @@ import streamlit as st
 from semanscope import appcore, ui
 from semanscope.data.languages import language_name
 from semanscope.models.registry import list_models
+from semanscope.plots.tables import markdown_escape
 
 WHAT = """
 When the same query is asked in many languages, do a model's embeddings put the translations together?
@@ -36,7 +37,7 @@ def main() -> None:
     qs = ui.builtin_queryset(appcore.DEFAULT_DATASET)
     st.header("Built-in data")
     st.markdown(
-        f"**{qs.name}**: {qs.n_concepts} FAQ-style questions in {qs.n_languages} languages "
+        f"**{markdown_escape(qs.name)}**: {qs.n_concepts} FAQ-style questions in {qs.n_languages} languages "
         f"({', '.join(f'{language_name(code)}' for code in qs.languages)}), on {len(qs.topic_names)} topics "
         f"({', '.join(qs.topic_names)}). License: {qs.provenance.get('license')}."
     )

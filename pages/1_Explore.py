@@ -5,6 +5,7 @@ import streamlit as st
 
 from semanscope import appcore, ui
 from semanscope.plots import scatter2d
+from semanscope.plots.tables import markdown_escape
 
 ui.page("Explore")
 COMPONENT_PAIRS = {"components 1-2": (0, 1), "components 1-3": (0, 2), "components 2-3": (1, 2)}
@@ -22,7 +23,10 @@ def main() -> None:
     if not run.ok:
         ui.show_error(f"{run.name} ({run.key}) {run.status}: {run.message}")
         return
-    st.caption(f"{run.name} ({run.family}) on **{qs.name}**, languages {', '.join(qs.languages)}")
+    st.caption(
+        f"{markdown_escape(run.name)} ({run.family}) on **{markdown_escape(qs.name)}**, "
+        f"languages {', '.join(qs.languages)}"
+    )
     ui.score_metrics(run)
     ui.show_notes(run)
     pts = appcore.points(qs)

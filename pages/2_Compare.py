@@ -3,6 +3,7 @@
 import streamlit as st
 
 from semanscope import appcore, ui
+from semanscope.plots.tables import markdown_escape
 
 ui.page("Compare")
 
@@ -19,7 +20,8 @@ def main() -> None:
         st.info("Choose two or more models in the sidebar.")
         return
     st.caption(
-        f"**{qs.name}**: the same {qs.n_concepts} concepts in {', '.join(qs.languages)} for every model; "
+        f"**{markdown_escape(qs.name)}**: the same {qs.n_concepts} concepts in {', '.join(qs.languages)} "
+        "for every model; "
         "one camera (sidebar) for all views."
     )
     runs = ui.model_runs(keys, qs)
@@ -30,8 +32,8 @@ def main() -> None:
     for start in range(0, len(ok), per_row):
         for col, run in zip(st.columns(per_row), ok[start : start + per_row], strict=False):
             with col:
-                st.subheader(run.name)
-                st.caption(f"`{run.key}` - {run.family}")
+                st.subheader(markdown_escape(run.name))
+                st.caption(f"{markdown_escape(run.key)} - {run.family}")
                 ui.score_metrics(run, full=False)
                 Y = ui.projection(run.embeddings, method, settings, seed, f"{method_name} for {run.key}")
                 if Y is None:

@@ -5,6 +5,7 @@ import streamlit as st
 
 from semanscope import appcore, ui
 from semanscope.plots import retrieval_heatmap, sa_heatmap
+from semanscope.plots.tables import markdown_escape
 
 ui.page("Affinity")
 
@@ -20,7 +21,10 @@ def main() -> None:
     ok = [r for r in runs if r.ok]
     if not ok:
         return
-    st.caption(f"**{qs.name}**: {qs.n_concepts} concepts x {qs.n_languages} languages ({', '.join(qs.languages)})")
+    st.caption(
+        f"**{markdown_escape(qs.name)}**: {qs.n_concepts} concepts x {qs.n_languages} languages "
+        f"({', '.join(qs.languages)})"
+    )
 
     st.header("SA per model")
     fig = ui.sa_chart(runs, title="Semantic Affinity (95% bootstrap CI over concepts)")

@@ -7,6 +7,7 @@ from semanscope import appcore, ui
 from semanscope.data.builtin import list_builtin
 from semanscope.data.loaders import FORMATS, MAX_FILE_MB
 from semanscope.paths import XQUAD_DEFAULT
+from semanscope.plots.tables import markdown_escape
 
 ui.page("Data")
 
@@ -52,20 +53,21 @@ def main() -> None:
 
     qs = ui.current_dataset()
     view = ui.sidebar_view()
-    st.header(f"Current set: {qs.name}")
+    st.header(f"Current set: {markdown_escape(qs.name)}")
     prov = qs.provenance
     st.markdown(
         f"{qs.n_concepts:,} concepts, {qs.n_languages} languages, {len(qs.topic_names)} topics; "
-        f"license: {prov.get('license') or 'unknown'}; source: {prov.get('source', '-')}"
+        f"license: {markdown_escape(prov.get('license') or 'unknown')}; "
+        f"source: {markdown_escape(prov.get('source', '-'))}"
     )
     for line in st.session_state.get(ui.DATASET_REPORT) or []:
-        st.warning(line, icon=":material/info:")
+        st.warning(markdown_escape(line), icon=":material/info:")
     st.dataframe(appcore.language_coverage(qs), hide_index=True)
     st.header("Current view")
     dropped = view.provenance.get("dropped_incomplete", 0)
     note = f" ({dropped} concepts without a text in some chosen language left out)" if dropped else ""
     st.markdown(f"{view.n_concepts:,} complete concepts in {', '.join(view.languages)}{note}")
-    st.dataframe(view.to_frame().head(500), hide_index=True)
+    st.dataframe(appcore.preview_frame(view.to_frame(), 500), hide_index=True)
 
 
 ui.run_page(main)

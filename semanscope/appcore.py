@@ -161,6 +161,26 @@ def language_coverage(qs: QuerySet) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+PREVIEW_CHARS = 300
+"""Longest cell text the Data page's preview shows (a cell may hold up to 1 MB)."""
+
+
+def preview_frame(frame: pd.DataFrame, rows: int, max_chars: int = PREVIEW_CHARS) -> pd.DataFrame:
+    """The first ``rows`` rows of ``frame`` with text cells over ``max_chars`` characters cut to
+    ``max_chars`` plus ``" … (N chars)"``, so a preview never ships megabytes to the browser."""
+    head = frame.head(rows).copy()
+
+    def cut(value: object) -> object:
+        if isinstance(value, str) and len(value) > max_chars:
+            return f"{value[:max_chars]} … ({len(value):,} chars)"
+        return value
+
+    for column in head.columns:
+        if not pd.api.types.is_numeric_dtype(head[column]):
+            head[column] = head[column].map(cut)
+    return head
+
+
 @dataclass(frozen=True)
 class Points:
     """Per row of ``qs.items()``: its text, language code and concept id (what plots label)."""

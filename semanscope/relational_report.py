@@ -121,16 +121,6 @@ def tidy_rows(study: RelationalStudy) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(RA_ROW_COLUMNS))
 
 
-def _escaped(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text columns through :func:`markdown_escape` (numbers untouched), for Markdown output."""
-    out = frame.copy()
-    for column in out.columns:
-        if not pd.api.types.is_numeric_dtype(out[column]):
-            out[column] = out[column].map(lambda v: v if pd.isna(v) else markdown_escape(str(v)))
-    out.columns = [markdown_escape(str(c)) for c in out.columns]
-    return out
-
-
 # --------------------------------------------------------------------------- report
 def summary_lines(study: RelationalStudy) -> list[str]:
     """One Markdown line per model: mean within-language RA and mean cross-language RA, or why it did not run."""
@@ -173,7 +163,7 @@ def render_markdown(study: RelationalStudy, settings: dict, load_report: Sequenc
     ]
     within, cross = within_table(study), cross_table(study)
     if not within.empty:
-        lines += ["## Within-language RA", "", to_markdown(_escaped(within)), ""]
+        lines += ["## Within-language RA", "", to_markdown(within), ""]
     if not cross.empty:
         lines += [
             "## Cross-language RA",
@@ -181,7 +171,7 @@ def render_markdown(study: RelationalStudy, settings: dict, load_report: Sequenc
             "Matched relations (the same relation in both languages); 'all-pairs mean' compares every relation "
             "with every other, as the original Semanscope page did.",
             "",
-            to_markdown(_escaped(cross)),
+            to_markdown(cross),
             "",
         ]
     notes = [(run.key, run.message) for run in study.ok_runs if run.message]
@@ -216,7 +206,7 @@ def write_relational_report(
         ("cross", cross_table(study), f"Cross-language relational affinity on {study.relations.name}."),
     ):
         files[tables / f"{stem}.csv"] = to_csv(frame)
-        files[tables / f"{stem}.md"] = to_markdown(_escaped(frame))
+        files[tables / f"{stem}.md"] = to_markdown(frame)
         files[tables / f"{stem}.tex"] = to_latex(frame, caption=caption, label=f"tab:ra-{stem}")
     files[tables / "relations.csv"] = to_csv(relation_table(study))
     files[out / "report.md"] = render_markdown(study, settings, load_report)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import re
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
@@ -34,7 +33,8 @@ import pandas as pd
 
 from semanscope.degradation import Gap
 from semanscope.metrics.results import json_ready
-from semanscope.plots.tables import format_ci, to_csv, to_latex, to_markdown
+from semanscope.plots.tables import format_ci, markdown_escape, to_csv, to_latex, to_markdown
+from semanscope.slug import ascii_slug
 from semanscope.study import ALL, Degradation, ModelRun, RankComparison, StudyResult, Suite, pair_agreement
 
 if TYPE_CHECKING:
@@ -403,11 +403,12 @@ def degradation_rows(suite: Suite) -> pd.DataFrame:
 
 
 def render_markdown(suite: Suite, settings: dict, notes: Sequence[str], figures: Sequence[Path], out: Path) -> str:
-    """report.md: Answer, models, gap tables, data sets compared, rankings, runs, settings, figures."""
+    """report.md: Answer, models, gap tables, data sets compared, rankings, runs, settings, figures.
+    Text from data sets, files and models (names, ids, messages) goes through :func:`markdown_escape`."""
     main = suite.main
-    labels = {role: dataset_label(s) for role, s in suite.studies.items()}
+    labels = {role: markdown_escape(dataset_label(s)) for role, s in suite.studies.items()}
     lines = ["# Semanscope study: static vs contextual embeddings", "", "## Answer", ""]
-    lines += [*(f"{p}" + "\n" for p in answer(suite))]
+    lines += [*(markdown_escape(p) + "\n" for p in answer(suite))]
     lines += [
         "## Models",
         "",
@@ -423,16 +424,22 @@ def render_markdown(suite: Suite, settings: dict, notes: Sequence[str], figures:
     ]
     skipped = [r for r in main.runs if not r.ok]
     if skipped:
-        lines += ["Models not run:", ""] + [f"- {r.key} ({r.status}): {r.message}" for r in skipped] + [""]
+        lines += (
+            ["Models not run:", ""]
+            + [f"- {markdown_escape(r.key)} ({r.status}): {markdown_escape(r.message)}" for r in skipped]
+            + [""]
+        )
     warned = [r for r in main.runs if r.ok and r.message]
     if warned:
-        lines += ["Notes on the scores:", ""] + [f"- {r.key} ({r.score_status}): {r.message}" for r in warned] + [""]
+        lines += ["Notes on the scores:", ""]
+        lines += [f"- {markdown_escape(r.key)} ({r.score_status}): {markdown_escape(r.message)}" for r in warned] + [""]
     deg = main.degradation
     if deg is not None:
         lines += [
             f"## Static vs contextual on {labels['main']}",
             "",
-            f"{deg.static} (static) vs {deg.contextual} (contextual), {chosen_by(deg)}, for every score. "
+            f"{markdown_escape(deg.static)} (static) vs {markdown_escape(deg.contextual)} (contextual), "
+            f"{chosen_by(deg)}, for every score. "
             "Gap = contextual - static in points (hundredths); "
             "drop = gap / contextual value; paired bootstrap over concepts "
             "(the same resampled concepts for both models).",
@@ -446,7 +453,7 @@ def render_markdown(suite: Suite, settings: dict, notes: Sequence[str], figures:
             to_markdown(gap_table(deg, pairs_by_gap(deg.sa, list(deg.pairs)), "language pair")),
             "",
         ]
-        lines += [*(f"- {m}" for m in deg.messages)] + ([""] if deg.messages else [])
+        lines += [*(f"- {markdown_escape(m)}" for m in deg.messages)] + ([""] if deg.messages else [])
     if len(suite.studies) > 1:
         lines += [
             "## Data sets compared",
@@ -461,24 +468,30 @@ def render_markdown(suite: Suite, settings: dict, notes: Sequence[str], figures:
         lines += ["## Model rankings across data sets", "", to_markdown(rank), ""]
     failed = [(labels[role], r) for role, s in suite.studies.items() for r in s.runs if r.status == "failed"]
     if failed:
-        lines += ["## Failures", ""] + [f"- {r.key} on {ds}: {r.message}" for ds, r in failed] + [""]
+        lines += (
+            ["## Failures", ""]
+            + [f"- {markdown_escape(r.key)} on {ds}: {markdown_escape(r.message)}" for ds, r in failed]
+            + [""]
+        )
     lines += ["## Data and settings", ""]
     for role, study in suite.studies.items():
         qs = study.queryset
         prov = {k: v for k, v in qs.provenance.items() if k in ("source", "path", "format", "sha256", "license")}
         lines.append(
             f"- {labels[role]}: {qs.n_concepts} concepts x {qs.n_languages} languages "
-            f"({', '.join(qs.languages)}); {json.dumps(prov, ensure_ascii=False)}"
+            f"({', '.join(qs.languages)}); {markdown_escape(json.dumps(prov, ensure_ascii=False))}"
         )
     lines.append(
         f"- seed {settings.get('seed')}, {settings.get('n_boot')} bootstrap resamples; command: "
-        f"`{' '.join(settings.get('command', []))}`"
+        f"{markdown_escape(' '.join(settings.get('command', [])))}"
     )
     fingerprints = {r.key: r.fingerprint for r in main.runs if r.ok}
     if fingerprints:
-        lines.append("- model fingerprints: " + ", ".join(f"{k} `{v}`" for k, v in fingerprints.items()))
+        lines.append(
+            "- model fingerprints: " + ", ".join(f"{markdown_escape(k)} `{v}`" for k, v in fingerprints.items())
+        )
     lines.append("- versions: " + ", ".join(f"{k} {v}" for k, v in suite.versions.items() if v != "not-installed"))
-    lines += [f"- note: {n}" for n in notes]
+    lines += [f"- note: {markdown_escape(n)}" for n in notes]
     if figures:
         lines += ["", "## Figures", ""]
         lines += [f"![{p.stem}]({p.relative_to(out).as_posix()})\n" for p in figures if p.suffix == ".png"]
@@ -520,11 +533,6 @@ def write_tables(suite: Suite, folder: Path) -> list[Path]:
 
 
 # --------------------------------------------------------------------------- figures
-def file_stem(key: str) -> str:
-    """A model key as a file-name part (anything but letters, digits, ``.``, ``_``, ``-`` -> ``_``)."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", key)
-
-
 def _mpl_bytes(fig: Figure, fmt: str) -> bytes:
     """A matplotlib Figure as PDF (vector, fonts embedded, no creation date) or PNG (150 dpi) bytes."""
     import matplotlib
@@ -696,7 +704,7 @@ def write_figures(
     for run, result in zip(runs, sa, strict=True):
         title = f"SA per language pair: {run.key} ({label})"
         written += writer.write(
-            f"sa_pairs_{file_stem(run.key)}",
+            f"sa_pairs_{ascii_slug(run.key)}",
             partial(plots.sa_heatmap, result.pair_sa, langs, title, result.pair_ci_low, result.pair_ci_high),
             _matplotlib(partial(mpl_heatmap, result.pair_sa, langs, title, "SA")),
         )
@@ -740,7 +748,7 @@ def write_figures(
                 continue
             title = f"PHATE 3D: {run.key} ({label})"
             written += writer.write(
-                f"phate_{file_stem(run.key)}",
+                f"phate_{ascii_slug(run.key)}",
                 partial(plots.scatter3d, coords, labels, items.texts, concepts, title=title),
                 _phate_render(coords, labels, title),
             )

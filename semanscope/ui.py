@@ -51,8 +51,10 @@ from semanscope.plots import (
     to_markdown,
 )
 from semanscope.plots.export import NO_BROWSER_HELP
+from semanscope.plots.tables import markdown_escape
 from semanscope.reduce import ProjectionCache, available_methods, project_cached
 from semanscope.report import answer, gap_table
+from semanscope.slug import ascii_slug
 from semanscope.study import ModelRun, ModelSpec, Suite, not_run, run_model, study_result
 
 T = TypeVar("T")
@@ -87,6 +89,7 @@ def error_text(exc: BaseException) -> str:
 def show_error(message: str | BaseException, what: str = "") -> None:
     """``st.error`` with a clear one-line message (prefixed by ``what`` failed, when given)."""
     text = error_text(message) if isinstance(message, BaseException) else message
+    text = markdown_escape(text)  # messages quote file names and cell values
     st.error(f"{what} failed: {text}" if what else text, icon=":material/error:")
 
 
@@ -249,7 +252,7 @@ def sidebar_view() -> QuerySet:
     qs = current_dataset()
     sb = st.sidebar
     sb.header("Data")
-    sb.caption(f"**{qs.name}**: {qs.n_concepts:,} concepts x {qs.n_languages} languages")
+    sb.caption(f"**{markdown_escape(qs.name)}**: {qs.n_concepts:,} concepts x {qs.n_languages} languages")
     stored = st.session_state.get(LANGUAGES)
     kept = [code for code in stored or [] if code in qs.languages]
     # defaults on first use and when none of the stored languages is in this set
@@ -357,7 +360,7 @@ def model_picker(multi: bool) -> list[str]:
     if unavailable:
         with sb.expander(f"{len(unavailable)} model(s) not available"):
             for info in unavailable:
-                st.markdown(f"- {appcore.unavailable_note(info)}")
+                st.markdown(f"- {markdown_escape(appcore.unavailable_note(info))}")
     return list(chosen)
 
 
@@ -374,7 +377,7 @@ def model_run(key: str, qs: QuerySet, *, n_boot: int = appcore.DEFAULT_N_BOOT, s
     ``failed`` run with its message, so other models still show."""
     spec = ModelSpec.of(key)
     try:
-        with st.spinner(f"Loading {spec.name}..."):
+        with st.spinner(f"Loading {markdown_escape(spec.name)}..."):
             embedder = load_embedder(key)
     except ModelUnavailable as exc:
         return not_run(spec, "unavailable", str(exc))
@@ -382,7 +385,7 @@ def model_run(key: str, qs: QuerySet, *, n_boot: int = appcore.DEFAULT_N_BOOT, s
         return not_run(spec, "failed", f"loading failed: {error_text(exc)}")
     try:
         cache = embedding_cache(cache_dir(EMBEDDINGS_SUBDIR))
-        with progress_bar(f"Embedding {len(qs.items().texts):,} texts with {spec.name}") as bar:
+        with progress_bar(f"Embedding {len(qs.items().texts):,} texts with {markdown_escape(spec.name)}") as bar:
             embed_queryset(qs, embedder, cache, progress=bar)
         return _scores(key, embedder.fingerprint, appcore.queryset_key(qs), n_boot, seed, _qs=qs)
     except Exception as exc:  # noqa: BLE001
@@ -393,7 +396,8 @@ def show_notes(run: ModelRun) -> None:
     """A warning with what the scores of an ok run need said (texts the model truncated, rows
     dropped for degenerate vectors, collapse; an invalid score), nothing when there is none."""
     if run.ok and run.message:
-        st.warning(f"{run.name} ({run.key}), scores {run.score_status}: {run.message}", icon=":material/warning:")
+        note = f"{run.name} ({run.key}), scores {run.score_status}: {run.message}"  # quotes concept ids
+        st.warning(markdown_escape(note), icon=":material/warning:")
 
 
 def model_runs(keys: Sequence[str], qs: QuerySet) -> list[ModelRun]:
@@ -471,10 +475,10 @@ def degradation_section(runs: Sequence[ModelRun], qs: QuerySet, *, heatmaps: boo
     study = study_result(qs, runs, seed=0, n_boot=appcore.DEFAULT_N_BOOT, ci=0.95)
     deg = study.degradation
     if deg is None:
-        st.info(f"No static-vs-contextual comparison: {study.degradation_note}.")
+        st.info(f"No static-vs-contextual comparison: {markdown_escape(study.degradation_note)}.")
         return
     for sentence in answer(Suite({qs.name: study}, (), {}, {})):
-        st.markdown(sentence)
+        st.markdown(markdown_escape(sentence))
     table = gap_table(deg, appcore.degradation_labels(deg), "pairs")
     st.dataframe(table, hide_index=True)
     table_downloads(table, f"{name or qs.name}-degradation", caption="Static vs contextual gap (contextual - static)")
@@ -617,11 +621,11 @@ def with_camera(fig: go.Figure, camera: dict) -> go.Figure:
 def table_downloads(df: pd.DataFrame, name: str, caption: str = "") -> None:
     """CSV (formula-safe), Markdown and LaTeX (booktabs) download buttons for a result table."""
     cols = st.columns(3)
-    label = "tab:" + "".join(ch if ch.isalnum() else "-" for ch in name)
+    stem = ascii_slug(name)  # file names and the LaTeX label must be ASCII
     files: tuple[tuple[str, str | bytes, str, str], ...] = (
-        ("CSV", to_csv(df), f"{name}.csv", "text/csv"),
-        ("Markdown", to_markdown(df), f"{name}.md", "text/markdown"),
-        ("LaTeX", to_latex(df, caption=caption, label=label), f"{name}.tex", "application/x-tex"),
+        ("CSV", to_csv(df), f"{stem}.csv", "text/csv"),
+        ("Markdown", to_markdown(df), f"{stem}.md", "text/markdown"),
+        ("LaTeX", to_latex(df, caption=caption, label=f"tab:{stem}"), f"{stem}.tex", "application/x-tex"),
     )
     for col, (title, data, file_name, mime) in zip(cols, files, strict=True):
         col.download_button(
@@ -645,10 +649,11 @@ def figure_downloads(
     """Download buttons for a figure: interactive HTML, PNG/SVG/PDF through kaleido (rendered on
     request, keeping ``camera``), and, when ``vector(fmt)`` is given, matplotlib vector PDF/SVG."""
     cols = st.columns(4)
+    stem = ascii_slug(name)
     cols[0].download_button(
         "Interactive HTML",
         lambda: figure_to_html(fig),
-        file_name=f"{name}.html",
+        file_name=f"{stem}.html",
         mime="text/html",
         key=f"dl:{name}:html",
         on_click="ignore",
@@ -659,7 +664,7 @@ def figure_downloads(
             col.download_button(
                 f"Vector {fmt.upper()} (matplotlib)",
                 partial(vector, fmt),
-                file_name=f"{name}.{fmt}",
+                file_name=f"{stem}.{fmt}",
                 mime="application/pdf" if fmt == "pdf" else "image/svg+xml",
                 key=f"dl:{name}:mpl-{fmt}",
                 on_click="ignore",
@@ -683,7 +688,7 @@ def figure_downloads(
             st.download_button(
                 f"Download {image_fmt.upper()}",
                 done[2],
-                file_name=f"{name}.{image_fmt}",
+                file_name=f"{stem}.{image_fmt}",
                 key=f"dl:{name}:kaleido",
                 on_click="ignore",
                 icon=":material/download:",

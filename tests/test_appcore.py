@@ -284,3 +284,11 @@ def test_gap_matrix_places_pairs_symmetrically() -> None:
     np.testing.assert_array_equal(z, expected)
     # a language the gap does not cover stays NaN
     assert np.isnan(appcore.gap_matrix(gap, ["en", "fr"])[0, 1])
+
+
+def test_preview_frame_cuts_long_cells_and_keeps_the_rest() -> None:
+    frame = pd.DataFrame({"en": ["x" * 400, "short", None], "n": [1, 2, 3]})
+    shown = appcore.preview_frame(frame, 2, max_chars=10)
+    assert shown["en"].tolist() == ["xxxxxxxxxx … (400 chars)", "short"]
+    assert shown["n"].tolist() == [1, 2]
+    assert frame["en"][0] == "x" * 400  # the query set's frame is untouched

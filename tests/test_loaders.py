@@ -494,7 +494,7 @@ def test_max_rows_reads_a_prefix_and_progress_is_called(tmp_path):
 def test_size_limits(tmp_path, monkeypatch):
     path = write(tmp_path, "set.csv", WIDE)
     monkeypatch.setattr(validation, "MAX_CONCEPTS", 2)
-    assert "more than 2 concepts (at row 3 (line 4))" in load_error(path)
+    assert "more than 2 concepts (rows, empty ones included; at row 3 (line 4))" in load_error(path)
     monkeypatch.setattr(validation, "MAX_CONCEPTS", 200_000)
     monkeypatch.setattr(validation, "MAX_LANGUAGES", 2)
     assert "more than 2 languages" in load_error(path)

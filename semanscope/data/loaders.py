@@ -90,8 +90,8 @@ def _json_kind(source: Source, encoding: str | None) -> str:
             return "json"
         try:
             doc = json.loads(first)
-        except json.JSONDecodeError:
-            return "squad"  # an object spread over several lines
+        except (ValueError, RecursionError):  # JSONDecodeError, too deep, a huge integer
+            return "squad"  # an object spread over several lines (or not JSON: the reader says so)
         more = text.read(_PEEK).strip()
     if more:
         return "jsonl"

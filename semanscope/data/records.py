@@ -13,6 +13,11 @@ CSV/TSV lines skipped (before and after the header; counted in :class:`SkippedLi
   cell (``"#1",...``), is data. A comment line may have any number of cells;
 * blank lines;
 * repeated header lines (every cell equal to the header's, e.g. two files concatenated).
+
+Every reader counts the text it decodes against the cell and file limits of
+:mod:`semanscope.data.decoded` (Parquet before its values become Python objects), and turns
+what a damaged file makes the parsers raise (malformed JSON, JSON nested too deeply, damaged
+Parquet pages) into a :class:`QuerySetError` naming the file and row.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
+from . import validation
+from .decoded import DecodedBudget, parquet_text_columns
 from .encoding import Source, detect_encoding, open_text
 from .validation import QuerySetError, listing
 
@@ -37,7 +44,6 @@ PROGRESS_EVERY = 5_000
 PARQUET_SUFFIXES = (".parquet", ".pq")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 CSV_SUFFIXES = (".csv", ".tsv", ".tab", ".txt")
-_FIELD_LIMIT = 16 * 1024 * 1024  # csv's default 128 KiB would reject very long cells
 _BATCH = 8_192
 
 
@@ -130,8 +136,9 @@ class _Lines:
 def _csv_stream(source: Source, encoding: str | None, delimiter: str | None, skipped: SkippedLines) -> Iterator:
     """Generator: first yields ``(header, codec)``, then one :class:`Record` per data row; comment,
     blank and repeated-header lines are skipped (see module doc) and recorded in ``skipped``."""
-    if csv.field_size_limit() < _FIELD_LIMIT:
-        csv.field_size_limit(_FIELD_LIMIT)
+    field_limit = validation.MAX_CELL_BYTES + 1  # characters: a longer cell is over the byte limit too
+    if csv.field_size_limit() < field_limit:
+        csv.field_size_limit(field_limit)  # csv's default 128 KiB would reject long cells
     with open_text(source, encoding) as (text, codec):
         first, line = "", 0
         known = delimiter or ("\t" if source.suffix in (".tsv", ".tab") else None)
@@ -171,6 +178,9 @@ def _csv_stream(source: Source, encoding: str | None, delimiter: str | None, ski
                     )
                 yield Record(index, f"row {index}", where, dict(zip(header, row, strict=True)))
         except csv.Error as exc:
+            if str(exc).startswith("field larger than field limit"):
+                over = f"more than {csv.field_size_limit():,} characters"
+                raise DecodedBudget(source.name).cell_error(f"row {index + 1} (line {lines.start})", over) from None
             raise QuerySetError(f"{source.name}: line {lines.line}: malformed CSV ({exc})") from None
         if index == 0:
             raise QuerySetError(f"{source.name}: has a header but no data rows")
@@ -182,11 +192,7 @@ def _jsonl_stream(source: Source, encoding: str | None) -> Iterator[Record]:
         for lineno, line in enumerate(text, start=1):
             if not line.strip():
                 continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                message = f"invalid JSON ({exc.msg} at column {exc.colno})"
-                raise QuerySetError(f"{source.name}: line {lineno}: {message}") from None
+            obj = parse_json(line, source.name, lineno)
             if not isinstance(obj, dict):
                 raise QuerySetError(f"{source.name}: line {lineno}: expected a JSON object, found {type(obj).__name__}")
             index += 1
@@ -197,10 +203,7 @@ def _jsonl_stream(source: Source, encoding: str | None) -> Iterator[Record]:
 
 def _json_array(source: Source, encoding: str | None) -> Iterator[Record]:
     with open_text(source, encoding) as (text, _codec):
-        try:
-            data = json.load(text)
-        except json.JSONDecodeError as exc:
-            raise QuerySetError(f"{source.name}: line {exc.lineno}: invalid JSON ({exc.msg})") from None
+        data = parse_json(text.read(), source.name)
     if not isinstance(data, list) or not data:
         raise QuerySetError(f"{source.name}: expected a non-empty JSON array of objects")
     for index, obj in enumerate(data, start=1):
@@ -209,15 +212,36 @@ def _json_array(source: Source, encoding: str | None) -> Iterator[Record]:
         yield Record(index, f"item {index}", f"item {index}", obj)
 
 
-def _parquet_file(source: Source) -> pq.ParquetFile:
+def parse_json(text: str, file: str, line: int | None = None) -> object:
+    """``json.loads(text)`` of a whole document, or of file line ``line`` (JSON lines); anything the
+    parser refuses (also nesting too deep, a huge integer) is a :class:`QuerySetError` naming the
+    file and line."""
+    where = f"{file}: line {line}" if line is not None else file
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        if line is None:
+            raise QuerySetError(f"{file}: line {exc.lineno}: invalid JSON ({exc.msg})") from None
+        raise QuerySetError(f"{where}: invalid JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise QuerySetError(f"{where}: JSON nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise QuerySetError(f"{where}: invalid JSON ({exc})") from None
+
+
+def _parquet_file(source: Source, dictionaries: bool = False) -> pq.ParquetFile:
+    """The Parquet file of ``source``; ``dictionaries``: read its text columns dictionary-encoded
+    (:mod:`semanscope.data.decoded`)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    def open_file(**options: object) -> pq.ParquetFile:
+        return pq.ParquetFile(source.path if source.path is not None else source.reader(), **options)
+
     try:
-        if source.path is not None:
-            return pq.ParquetFile(source.path)
-        return pq.ParquetFile(source.reader())
-    except (pa.ArrowInvalid, OSError) as exc:
+        pf = open_file()
+        return open_file(read_dictionary=parquet_text_columns(pf.schema)) if dictionaries else pf
+    except (pa.ArrowException, OSError) as exc:
         raise QuerySetError(f"{source.name}: not a readable Parquet file ({exc})") from None
 
 
@@ -245,11 +269,28 @@ def container_of(source: Source) -> str:
     return {b"{": "jsonl", b"[": "json"}.get(start, "csv")
 
 
-def _parquet_stream(source: Source, columns: Sequence[str] | None = None) -> Iterator[Record]:
-    pf = _parquet_file(source)
+def _parquet_stream(source: Source, columns: list[str] | None = None) -> Iterator[Record]:
+    """Records of a Parquet file in batches of :data:`_BATCH` rows; each batch's decoded text is
+    counted before it becomes Python rows (its dictionary columns decoded only then: ``to_pylist``
+    of a dictionary column is much slower), and the footer's sizes before anything is read."""
+    import pyarrow as pa
+
+    pf = _parquet_file(source, dictionaries=True)
+    budget = DecodedBudget(source.name)
+    budget.footer(pf.metadata, columns)
     index = 0
-    for batch in pf.iter_batches(batch_size=_BATCH, columns=columns):
-        for values in batch.to_pylist():
+    batches = pf.iter_batches(batch_size=_BATCH, columns=columns)
+    while True:
+        try:
+            batch = next(batches, None)
+            if batch is None:
+                break
+            budget.batch(batch, index + 1)
+            plain = [c.dictionary_decode() if pa.types.is_dictionary(c.type) else c for c in batch.columns]
+            rows = pa.RecordBatch.from_arrays(plain, names=batch.schema.names).to_pylist()  # ~8x faster
+        except (pa.ArrowException, OSError) as exc:
+            raise QuerySetError(f"{source.name}: damaged Parquet data after row {index:,} ({exc})") from None
+        for values in rows:
             index += 1
             yield Record(index, f"row {index}", f"row {index}", values)
     if index == 0:
@@ -273,17 +314,28 @@ def read_records(
         skipped = SkippedLines()
         stream = _csv_stream(source, encoding, delimiter, skipped)
         header, codec = next(stream)
-        return Records(header, stream, codec, skipped=skipped)
+        return Records(header, _counted(stream, source.name), codec, skipped=skipped)
     if container == "jsonl":
-        return Records(None, _jsonl_stream(source, encoding), detect_encoding(source, encoding))
+        return Records(None, _counted(_jsonl_stream(source, encoding), source.name), detect_encoding(source, encoding))
     if container == "json":
-        return Records(None, _json_array(source, encoding), detect_encoding(source, encoding))
+        return Records(None, _counted(_json_array(source, encoding), source.name), detect_encoding(source, encoding))
     if container == "parquet":
         pf = _parquet_file(source)
         names = list(pf.schema_arrow.names)
         wanted = None if columns is None else [c for c in names if c in set(columns)]
         return Records(names, _parquet_stream(source, wanted), None, pf.metadata.num_rows)
     raise ValueError(f"unknown container {container!r}")  # pragma: no cover - callers pass known names
+
+
+def _counted(rows: Iterator[Record], file: str) -> Iterator[Record]:
+    """``rows`` with each record's text counted against the limits (:class:`DecodedBudget`)."""
+    budget = DecodedBudget(file)
+    try:
+        for record in rows:
+            budget.record(record.values, record.where)
+            yield record
+    finally:
+        rows.close()  # type: ignore[attr-defined]
 
 
 class RowCounter:

@@ -14,8 +14,13 @@ from .languages import UnknownLanguage, normalize_language
 
 MAX_FILE_MB = 200
 """Largest input file accepted, in MiB (uploads and paths alike)."""
+MAX_DECODED_BYTES = 512 * 2**20
+"""Most text one input file may decode to, in UTF-8 bytes (512 MiB): bounds what a small compressed
+file (a Parquet "decompression bomb") can expand to; see :mod:`semanscope.data.decoded`."""
+MAX_CELL_BYTES = 1 * 2**20
+"""Longest text in one cell (one row and column, all alternatives together), in UTF-8 bytes (1 MiB)."""
 MAX_CONCEPTS = 200_000
-"""Most concepts (rows) one query set may hold."""
+"""Most concepts (rows, empty rows included) one query set may hold."""
 MAX_LANGUAGES = 100
 """Most language columns one query set may hold."""
 MAX_METADATA_COLUMNS = 100

@@ -8,15 +8,15 @@ or from a mapping ``{language: path}``. Concepts are question ids, in the pivot 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .assemble import LoadResult, QuerySetBuilder
+from .decoded import DecodedBudget, value_size
 from .encoding import Source, as_source, open_text
 from .languages import LANGUAGES, UnknownLanguage, normalize_language
-from .records import Progress
+from .records import Progress, parse_json
 from .validation import QuerySetError, language_code
 
 
@@ -45,11 +45,13 @@ def language_from_filename(name: str) -> str | None:
 def read_squad(source: Source, encoding: str | None = None) -> tuple[dict[str, str], dict[str, str]]:
     """(question id -> question, question id -> article title) of one SQuAD-format file, in file order."""
     with open_text(source, encoding) as (text, _codec):
-        try:
-            doc = json.load(text)
-        except json.JSONDecodeError as exc:
-            hint = "; one object per line is JSON lines: name the file .jsonl" if exc.msg == "Extra data" else ""
-            raise QuerySetError(f"{source.name}: line {exc.lineno}: invalid JSON ({exc.msg}){hint}") from None
+        body = text.read()
+    try:
+        doc = parse_json(body, source.name)
+    except QuerySetError as exc:
+        if "invalid JSON (Extra data)" not in str(exc):
+            raise
+        raise QuerySetError(f"{exc}; one object per line is JSON lines: name the file .jsonl") from None
     articles = doc.get("data") if isinstance(doc, dict) else None
     if not isinstance(articles, list):
         raise QuerySetError(
@@ -58,8 +60,10 @@ def read_squad(source: Source, encoding: str | None = None) -> tuple[dict[str, s
         )
     questions: dict[str, str] = {}
     titles: dict[str, str] = {}
+    budget = DecodedBudget(source.name)
     for a, article in enumerate(articles, start=1):
         title = str(article.get("title") or f"article {a}") if isinstance(article, dict) else f"article {a}"
+        budget.add(value_size(title), f"article {a}", "title")
         paragraphs = article.get("paragraphs") if isinstance(article, dict) else None
         if not isinstance(paragraphs, list):
             raise QuerySetError(f"{source.name}: article {a} ({title!r}) has no 'paragraphs' list")
@@ -75,6 +79,7 @@ def read_squad(source: Source, encoding: str | None = None) -> tuple[dict[str, s
                         "needs 'id' and 'question'"
                     )
                 qid = str(qid)
+                budget.add(value_size(qa["question"]), f"article {a}, paragraph {p}, question {q}", "question")
                 if qid in questions:
                     raise QuerySetError(
                         f"{source.name}: question id {qid!r} appears twice (articles {titles[qid]!r} and {title!r})"

@@ -13,7 +13,6 @@ the actors load their own copies.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,12 +24,8 @@ from semanscope.engine.ray_engine import run_queryset
 from semanscope.metrics import StudyRecord
 from semanscope.models.base import Embedder
 from semanscope.progress import Progress
+from semanscope.slug import ascii_slug
 from semanscope.study import SA_METRICS, ModelRun, ModelSpec, check_sa_metrics
-
-
-def folder_name(label: str) -> str:
-    """A file-system-safe folder name for a data set or model label (``[A-Za-z0-9._-]``, others ``_``)."""
-    return re.sub(r"[^A-Za-z0-9._-]", "_", label).strip(".") or "_"
 
 
 @dataclass(frozen=True)
@@ -61,7 +56,7 @@ class RayRunner:
         result, summary = run_queryset(
             qs,
             spec.load,
-            Path(self.work_dir) / folder_name(qs.name) / folder_name(spec.key),
+            Path(self.work_dir) / ascii_slug(qs.name) / ascii_slug(spec.key),
             cache_dir=cache_dir,
             n_boot=n_boot,
             ci=ci,

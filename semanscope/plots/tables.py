@@ -2,8 +2,11 @@
 
 Markdown and LaTeX format floats with ``digits`` decimals, integers as is, missing values
 (None/NaN) as empty cells, and right-align numeric columns. Confidence intervals are shown as
-``"0.620 [0.580, 0.660]"`` via :func:`format_ci`. User text going into Markdown (file names,
-categories, ids) is neutralised with :func:`markdown_escape`.
+``"0.620 [0.580, 0.660]"`` via :func:`format_ci`. Every text cell and header is user text
+(file names, categories, ids, model names): Markdown tables pass it through :func:`markdown_escape`
+(no HTML, images, links or pipes survive), LaTeX tables through :func:`latex_escape` (specials
+escaped, control characters dropped, line breaks one space). The same :func:`markdown_escape` makes
+user text inert wherever the app renders Markdown.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ _LATEX_SPECIAL = {
     ">": r"\textgreater{}",
 }
 _LATEX_RE = re.compile("|".join(re.escape(c) for c in _LATEX_SPECIAL))
-_MARKDOWN_RE = re.compile(r"[\\`*_\[\]<>&|~\r\n\t]")
+_MARKDOWN_RE = re.compile(r"[\\`*_\[\]<>&|~$\x00-\x1f\x7f]")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]+")
 _LABEL_RE = re.compile(r"^[A-Za-z0-9:_.\-]*$")
 
 
@@ -89,23 +93,26 @@ def to_csv(df: pd.DataFrame) -> bytes:
 
 
 # ---------------------------------------------------------------------- Markdown
-def _md_cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ").replace("\t", " ")
+def _inline(text: str) -> str:
+    """Control characters out: a run holding a tab or line break -> one space, others dropped."""
+    return _CONTROL_RE.sub(lambda m: " " if any(c in "\t\r\n" for c in m.group(0)) else "", text)
 
 
 def markdown_escape(text: str) -> str:
-    """User text made inert in Markdown/HTML: ``\\ ` * _ [ ] < > & | ~`` become numeric HTML
-    entities (``<b>`` -> ``&#60;b&#62;``), line breaks and tabs a space. Safe in running text and,
-    having no backslash or pipe left, in :func:`to_markdown` cells; the text must not start a line
-    (``#``, ``-``, ``1.`` keep their meaning there)."""
-    return _MARKDOWN_RE.sub(lambda m: " " if m.group(0) in "\r\n\t" else f"&#{ord(m.group(0))};", str(text))
+    """User text made inert in Markdown/HTML: ``\\ ` * _ [ ] < > & | ~ $`` become numeric HTML
+    entities (``<b>`` -> ``&#60;b&#62;``, ``![x](url)`` -> ``!&#91;x&#93;(url)``: no tag, image or
+    link is left, so nothing is fetched), control characters are dropped, line breaks and tabs
+    become one space. Safe in running text and, having no backslash or pipe left, in Markdown
+    table cells; the text must not start a line (``#``, ``-``, ``1.`` keep their meaning there)."""
+    return _MARKDOWN_RE.sub(lambda m: f"&#{ord(m.group(0))};", _inline(str(text)))
 
 
 def to_markdown(df: pd.DataFrame, digits: int = 3) -> str:
-    """GitHub pipe table: header, ``---`` rule (``---:`` for numeric columns), one line per row; ``|`` escaped."""
-    headers = [_md_cell(str(c)) for c in df.columns]
+    """GitHub pipe table: header, ``---`` rule (``---:`` for numeric columns), one line per row;
+    headers and cells through :func:`markdown_escape`."""
+    headers = [markdown_escape(str(c)) for c in df.columns]
     numeric = [_is_numeric(df.iloc[:, j]) for j in range(df.shape[1])]
-    rows = [[_md_cell(_format_cell(v, digits)) for v in row] for row in df.itertuples(index=False, name=None)]
+    rows = [[markdown_escape(_format_cell(v, digits)) for v in row] for row in df.itertuples(index=False, name=None)]
     widths = [max([3, len(h)] + [len(r[j]) for r in rows]) for j, h in enumerate(headers)]
 
     def line(cells: list[str]) -> str:
@@ -122,8 +129,10 @@ def to_markdown(df: pd.DataFrame, digits: int = 3) -> str:
 
 # ---------------------------------------------------------------------- LaTeX
 def latex_escape(text: str) -> str:
-    """Escape LaTeX specials ``& % $ # _ { } ~ ^ \\`` and ``| < >`` (in one pass, so escapes are not re-escaped)."""
-    return _LATEX_RE.sub(lambda m: _LATEX_SPECIAL[m.group(0)], text)
+    """Escape LaTeX specials ``& % $ # _ { } ~ ^ \\`` and ``| < >`` (in one pass, so escapes are not
+    re-escaped); control characters dropped and line breaks/tabs one space, so a cell never holds a
+    blank line (a paragraph break, an error inside ``tabular``)."""
+    return _LATEX_RE.sub(lambda m: _LATEX_SPECIAL[m.group(0)], _inline(str(text)))
 
 
 def to_latex(df: pd.DataFrame, caption: str = "", label: str = "", digits: int = 3) -> str:
