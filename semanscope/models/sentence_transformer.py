@@ -27,7 +27,7 @@ import numpy as np
 
 from semanscope.models.base import Embedder, Family, ModelUnavailable, Progress
 from semanscope.models.fingerprint import folder_digests
-from semanscope.models.truncate import search_window, utf8_bound
+from semanscope.models.truncate import prompted_over_limit
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 _FINGERPRINT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".json", ".model", ".txt")
 # build records that change on every rebuild without changing the model
 _FINGERPRINT_EXCLUDE = ("semanscope_meta.json", "README.md")
-_SPECIAL_TOKENS = 8  # margin for the special tokens a tokenizer adds ([CLS] [SEP], <s> </s>, ...)
+SPECIAL_TOKENS = 8  # margin for the special tokens a tokenizer adds ([CLS] [SEP], <s> </s>, ...)
 
 
 def folder_fingerprint(folder: str | Path) -> str:
@@ -279,24 +279,11 @@ class STEmbedder(Embedder):
         return np.fromiter(map(len, encodings), dtype=np.int64, count=len(inputs))
 
     def truncated(self, texts: Sequence[str]) -> np.ndarray:
-        """True for texts whose ``prompt + text`` exceeds ``max_seq_length`` tokens. Only texts
-        whose :func:`~semanscope.models.truncate.utf8_bound` exceeds it are tokenised, and a text
-        longer than the search window (:func:`~semanscope.models.truncate.search_window`) is
-        truncated without tokenising it."""
-        out = np.zeros(len(texts), dtype=bool)
-        limit = self.max_tokens
-        if limit is None:
-            return out
-        candidates = [i for i, t in enumerate(texts) if utf8_bound(self.prompt + t, _SPECIAL_TOKENS) > limit]
-        counted = []
-        for i in candidates:
-            if len(search_window(texts[i], limit)) < len(texts[i]):
-                out[i] = True
-            else:
-                counted.append(i)
-        if counted:
-            out[counted] = self.token_counts([texts[i] for i in counted]) > limit
-        return out
+        """True for texts whose ``prompt + text`` exceeds ``max_seq_length`` tokens
+        (:func:`~semanscope.models.truncate.prompted_over_limit`: short texts are not tokenised)."""
+        if self.max_tokens is None:
+            return np.zeros(len(texts), dtype=bool)
+        return prompted_over_limit(texts, self.prompt, self.max_tokens, self.token_counts, SPECIAL_TOKENS)
 
     def _encode(self, texts: Sequence[str], lang: str | None, batch_size: int, progress: Progress | None) -> np.ndarray:
         import torch
