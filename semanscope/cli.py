@@ -139,12 +139,12 @@ class _Bars:
 
 def resolve_models(text: str, cache_dir: Path | None) -> list[str]:
     """``all`` -> every built-in key; ``default`` -> the default comparison; else validated keys."""
-    from semanscope.models.registry import BUILTIN_KEYS, default_comparison
+    from semanscope.models.registry import BUILTIN_KEYS, DEFAULT_COMPARISON
 
     if text == "all":
         return list(BUILTIN_KEYS)
     if text == "default":
-        return default_comparison(cache_dir)
+        return list(DEFAULT_COMPARISON)
     keys = _csv_list(text) or []
     if not keys:
         raise UsageError("--models needs 'all', 'default' or comma-separated model keys")

@@ -106,11 +106,10 @@ def test_build_quantises_matmul_weights_and_records_the_cosines(tiny_st, tmp_pat
         quantize_e5.build_e5_int8(tiny_st, out, texts=TEXTS)
 
 
-def test_a_build_below_the_thresholds_leaves_nothing(tiny_st, tmp_path):
-    (tmp_path / "models").mkdir()
-    with pytest.raises(quantize_e5.QuantizationError, match="mean cosine"):
-        quantize_e5.build_e5_int8(tiny_st, tmp_path / "models" / "int8", texts=TEXTS, min_mean=1.1)
-    assert list((tmp_path / "models").iterdir()) == []
+def test_a_build_below_the_thresholds_says_so(tiny_st, tmp_path):
+    out = quantize_e5.build_e5_int8(tiny_st, tmp_path / "int8", texts=TEXTS, min_mean=1.1)
+    meta = json.loads((out / "semanscope_meta.json").read_text(encoding="utf-8"))["verification"]
+    assert meta["thresholds"] == {"mean": 1.1, "min": quantize_e5.MIN_COSINE} and not meta["passed"]
 
 
 def test_setup_builds_e5_small_int8_after_e5_small_st(tiny_st, tmp_path, monkeypatch):
@@ -121,10 +120,9 @@ def test_setup_builds_e5_small_int8_after_e5_small_st(tiny_st, tmp_path, monkeyp
     monkeypatch.setitem(setup._BUILDERS, "e5-small-st", copy_tiny)
     monkeypatch.setattr(quantize_e5, "verification_texts", lambda: TEXTS)
     assert setup.plan(["e5-small-int8"]) == ["e5-small-st", "e5-small-int8"]
-    assert registry.default_comparison(tmp_path) == ["tokenlearn-static", "e5-small-nano"]
     results = setup.run_setup(tmp_path, only=["e5-small-int8"])
     assert [(r.key, r.status) for r in results] == [("e5-small-st", "built"), ("e5-small-int8", "built")]
-    assert registry.default_comparison(tmp_path) == list(registry.DEFAULT_COMPARISON)
+    assert registry.get_info("e5-small-int8", tmp_path).available
     model = registry.load_model("e5-small-int8", tmp_path)
     assert isinstance(model, OnnxEmbedder) and model.family == "contextual" and model.dim == 32
     np.testing.assert_allclose(np.linalg.norm(model.encode(TEXTS), axis=1), 1.0, rtol=1e-5)

@@ -90,8 +90,7 @@ def test_builtin_keys_and_default_comparison():
     infos = {m.key: m for m in registry.list_models()}
     static, contextual = registry.DEFAULT_COMPARISON
     assert infos[static].family == "static" and infos[contextual].family == "contextual"
-    fallback = registry.DEFAULT_FALLBACK[contextual]  # what runs until setup built the default
-    assert not infos[static].needs_setup and not infos[fallback].needs_setup and infos[fallback].family == "contextual"
+    assert not infos[static].needs_setup and not infos[contextual].needs_setup
     assert infos["minilm-en"].english_only and not infos["use-m3"].english_only
     assert all(infos[k].needs_setup for k in setup.SETUP_KEYS)
 

@@ -9,7 +9,8 @@ ONNX and quantised to int8, run by :class:`~semanscope.models.onnx_encoder.OnnxE
 3. :func:`cosines`: per-text cosine between the int8 model and the float32 folder (both with
    the ``query: `` prompt) on the verification texts (:func:`verification_texts`: the built-in
    FAQ set and the XQuAD questions when present); mean and min go into ``semanscope_meta.json``
-   and a mean below ``min_mean`` or a min below ``min_cosine`` raises :class:`QuantizationError`.
+   with ``passed``: mean >= ``min_mean`` and min >= ``min_cosine`` (the bar for replacing
+   ``e5-small-nano`` as the default contextual model; the model is kept either way).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ OPSET = 17
 
 
 class QuantizationError(RuntimeError):
-    """The int8 model disagrees with the float32 one beyond the thresholds."""
+    """The folder cannot be exported (not a Transformer first module) or the output exists."""
 
 
 def verification_texts(xquad: Path | None = XQUAD_DEFAULT) -> list[str]:
@@ -176,11 +177,6 @@ def build_e5_int8(
                 "passed": passed,
             },
         }
-        if not passed:
-            raise QuantizationError(
-                f"int8 model disagrees with {st_dir.name}: mean cosine {cos.mean():.5f} (>= {min_mean} needed), "
-                f"min {cos.min():.5f} (>= {min_cosine} needed) over {cos.size} texts"
-            )
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         tmp.rename(out_dir)
     except BaseException:

@@ -26,9 +26,7 @@ from semanscope.models.cache_dir import default_cache_dir
 from semanscope.models.fingerprint import package_version as package_version  # re-exported: study.py reads it here
 
 META_FILE = "semanscope_meta.json"
-DEFAULT_COMPARISON = ("tokenlearn-static", "e5-small-int8")
-# stand-ins for default models that `semanscope setup` has not built yet
-DEFAULT_FALLBACK = {"e5-small-int8": "e5-small-nano"}
+DEFAULT_COMPARISON = ("tokenlearn-static", "e5-small-nano")
 
 Status = Literal["installed", "needs-setup", "missing-package", "missing-files"]
 UserKind = Literal["sentence-transformers", "fasttext", "model2vec"]
@@ -173,7 +171,7 @@ _BUILTINS: tuple[_Builtin, ...] = (
             "built by `semanscope setup` from e5-small-st",
             True,
             "e5-small-st exported to ONNX, MatMul weights int8 per channel, run by ONNX Runtime (no torch); "
-            "'query: ' prefix. Its cosine to e5-small-st is recorded in its semanscope_meta.json.",
+            "'query: ' prefix. Its cosine to e5-small-st (FAQ set + XQuAD) is in its semanscope_meta.json.",
         ),
         (("onnxruntime", "onnxruntime==1.31.1"),),
         _load_onnx_folder,
@@ -484,12 +482,6 @@ def get_info(key: str, cache_dir: str | Path | None = None) -> ModelInfo:
         return _refresh_user(_user_models[key])
     known = ", ".join(list(BUILTIN_KEYS) + list(_user_models))
     raise ModelUnavailable(f"unknown model {key!r}; known models: {known}")
-
-
-def default_comparison(cache_dir: str | Path | None = None) -> list[str]:
-    """:data:`DEFAULT_COMPARISON`, each model that is not installed replaced by its
-    :data:`DEFAULT_FALLBACK` (e.g. ``e5-small-nano`` until ``semanscope setup`` built ``e5-small-int8``)."""
-    return [k if get_info(k, cache_dir).available else DEFAULT_FALLBACK.get(k, k) for k in DEFAULT_COMPARISON]
 
 
 def load_model(key: str, cache_dir: str | Path | None = None) -> Embedder:
