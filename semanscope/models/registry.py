@@ -101,6 +101,12 @@ def _load_model2vec_folder(folder: Path) -> Embedder:
     return Model2VecEmbedder(folder, name=folder.name)
 
 
+def _load_onnx_folder(folder: Path) -> Embedder:
+    from semanscope.models.onnx_encoder import OnnxEmbedder
+
+    return OnnxEmbedder(folder, name=folder.name)
+
+
 def _load_use(folder: Path) -> Embedder:
     from semanscope.models.use import USEEmbedder
 
@@ -154,6 +160,21 @@ _BUILTINS: tuple[_Builtin, ...] = (
         ),
         (_ST,),
         _load_st_folder,
+    ),
+    _Builtin(
+        ModelInfo(
+            "e5-small-int8",
+            "multilingual-e5-small (int8, ONNX Runtime)",
+            "contextual",
+            384,
+            False,
+            "built by `semanscope setup` from e5-small-st",
+            True,
+            "e5-small-st exported to ONNX, MatMul weights int8 per channel, run by ONNX Runtime (no torch); "
+            "'query: ' prefix. Its cosine to e5-small-st (FAQ set + XQuAD) is in its semanscope_meta.json.",
+        ),
+        (("onnxruntime", "onnxruntime==1.31.1"),),
+        _load_onnx_folder,
     ),
     _Builtin(
         ModelInfo(

