@@ -506,8 +506,11 @@ class PairAgreement:
 
 
 def _spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's rho of ``a`` and ``b`` (NaN with fewer than 3 points or a constant input)."""
     if len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
         return float("nan")
+    import scipy.stats  # lazily, as in compare_rankings: warm runs skip its import time
+
     return float(scipy.stats.spearmanr(a, b).statistic)
 
 

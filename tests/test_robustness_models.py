@@ -27,12 +27,7 @@ from semanscope.study import run_model
 WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split()
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _tmp_hash_store(tmp_path_factory):
-    """Keep file-hash records out of the repository's cache folder."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SEMANSCOPE_CACHE", str(tmp_path_factory.mktemp("cache")))
-        yield
+pytestmark = pytest.mark.usefixtures("tmp_hash_store")
 
 
 def long_text(n_words: int, seed: int = 0) -> str:

@@ -26,13 +26,13 @@ from pathlib import Path
 import numpy as np
 
 from semanscope.models.base import Embedder
+from semanscope.models.build_folder import atomic_folder, write_json, write_meta
 from semanscope.models.fingerprint import file_digest, package_version
 from semanscope.models.onnx_encoder import OnnxEmbedder
 from semanscope.models.sentence_transformer import STEmbedder
 from semanscope.paths import XQUAD_DEFAULT
 from semanscope.progress import Progress
 
-META_FILE = "semanscope_meta.json"
 MIN_MEAN_COSINE = 0.995
 MIN_COSINE = 0.99
 OPSET = 17
@@ -133,11 +133,8 @@ def build_e5_int8(
     if reference.max_tokens is None:
         raise QuantizationError(f"{st_dir} names no max_seq_length")
     source = transformer_folder(st_dir)
-    tmp = out_dir.with_name(out_dir.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
     steps, t0 = 4, time.perf_counter()
-    try:
+    with atomic_folder(out_dir) as tmp:
         fp32 = tmp / "model.fp32.onnx"
         export_onnx(st_dir, fp32)
         if progress:
@@ -147,7 +144,7 @@ def build_e5_int8(
         shutil.copyfile(source / "tokenizer.json", tmp / "tokenizer.json")
         prompt = reference.prompt
         config = {"prompt": prompt, "max_tokens": reference.max_tokens, "dim": reference.dim}
-        (tmp / "encoder_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+        write_json(tmp / "encoder_config.json", config)
         if progress:
             progress(2, steps)
         cos = cosines(reference, OnnxEmbedder(tmp), texts)
@@ -177,11 +174,7 @@ def build_e5_int8(
                 "passed": passed,
             },
         }
-        (tmp / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        write_meta(tmp, meta)
     if progress:
         progress(steps, steps)
     return out_dir
