@@ -14,6 +14,7 @@ COMPONENT_PAIRS = {"components 1-2": (0, 1), "components 1-3": (0, 2), "componen
 def main() -> None:
     qs = ui.sidebar_view()
     (key,) = ui.model_picker(multi=False)
+    metric = ui.metric_picker()
     method, settings, seed = ui.projection_controls()
     style = ui.display_controls()
     camera = ui.camera_controls()
@@ -27,7 +28,7 @@ def main() -> None:
         f"{markdown_escape(run.name)} ({run.family}) on **{markdown_escape(qs.name)}**, "
         f"languages {', '.join(qs.languages)}"
     )
-    ui.score_metrics(run)
+    ui.score_metrics(run, metric=metric)
     ui.show_notes(run)
     pts = appcore.points(qs)
     method_name = ui.METHOD_NAMES.get(method, method)
@@ -76,7 +77,9 @@ def main() -> None:
         vector2 = ui.scatter_vector(Y[:, pair], pts.languages, pts.concept_ids, style, None, title)
         ui.figure_downloads(fig2, f"{name}-2d", None, vector2)
         st.markdown("**Scores**")
-        ui.table_downloads(appcore.score_table([run]), f"{name}-scores", caption=f"Scores of {run.name} on {qs.name}")
+        ui.table_downloads(
+            appcore.score_table([run], metric), f"{name}-scores", caption=f"Scores of {run.name} on {qs.name}"
+        )
 
 
 ui.run_page(main)

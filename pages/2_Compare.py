@@ -11,6 +11,7 @@ ui.page("Compare")
 def main() -> None:
     qs = ui.sidebar_view()
     keys = ui.model_picker(multi=True)
+    metric = ui.metric_picker()
     method, settings, seed = ui.projection_controls()
     style = ui.display_controls()
     camera = ui.camera_controls()
@@ -34,7 +35,7 @@ def main() -> None:
             with col:
                 st.subheader(markdown_escape(run.name))
                 st.caption(f"{markdown_escape(run.key)} - {run.family}")
-                ui.score_metrics(run, full=False)
+                ui.score_metrics(run, full=False, metric=metric)
                 Y = ui.projection(run.embeddings, method, settings, seed, f"{method_name} for {run.key}")
                 if Y is None:
                     continue
@@ -47,7 +48,7 @@ def main() -> None:
                     ui.figure_downloads(fig, f"{qs.name}-{run.key}-{method}-3d", camera, vector)
 
     st.subheader("Scores")
-    table = appcore.score_table(runs)
+    table = appcore.score_table(runs, metric)
     st.dataframe(table, hide_index=True)
     ui.table_downloads(table, f"{qs.name}-compare-scores", caption=f"Scores on {qs.name}")
 

@@ -13,6 +13,7 @@ ui.page("Affinity")
 def main() -> None:
     qs = ui.sidebar_view()
     keys = ui.model_picker(multi=True)
+    metric = ui.metric_picker()
     st.title("Semantic Affinity")
     if not keys:
         st.info("Choose one or more models in the sidebar.")
@@ -27,19 +28,19 @@ def main() -> None:
     )
 
     st.header("SA per model")
-    fig = ui.sa_chart(runs, title="Semantic Affinity (95% bootstrap CI over concepts)")
+    fig = ui.sa_chart(runs, title=f"Semantic Affinity, {metric} (95% bootstrap CI over concepts)", metric=metric)
     st.plotly_chart(fig, key="sa-bars")
     ui.figure_downloads(fig, f"{qs.name}-sa-per-model")
-    table = appcore.score_table(runs)
+    table = appcore.score_table(runs, metric)
     st.dataframe(table, hide_index=True)
     ui.table_downloads(table, f"{qs.name}-scores", caption=f"Semantic Affinity and retrieval on {qs.name}")
 
     st.header("Language pairs")
     for tab, run in zip(st.tabs([r.key for r in ok]), ok, strict=True):
         with tab:
-            sa, ret = run.affinity, run.retrieval
+            sa, ret = run.affinity_for(metric), run.retrieval
             c1, c2 = st.columns(2)
-            title = f"SA per language pair: {run.key}"
+            title = f"SA ({metric}) per language pair: {run.key}"
             heat = sa_heatmap(sa.pair_sa, sa.languages, title, sa.pair_ci_low, sa.pair_ci_high)
             c1.plotly_chart(heat, key=f"sa-heat-{run.key}")
             c2.plotly_chart(retrieval_heatmap(ret.p_at_1, ret.languages, f"P@1: {run.key}"), key=f"p1-heat-{run.key}")
@@ -53,7 +54,7 @@ def main() -> None:
     c1, c2 = st.columns(2)
     key = c1.selectbox("Model", [r.key for r in ok], key="outlier-model")
     k = c2.slider("Show the worst", 5, 50, 10, key="outlier-k")
-    concepts = appcore.concept_table(next(r for r in ok if r.key == key), qs)
+    concepts = appcore.concept_table(next(r for r in ok if r.key == key), qs, metric)
     st.dataframe(concepts.head(k), hide_index=True)
     with st.expander(f"All {len(concepts)} concepts"):
         st.dataframe(concepts, hide_index=True)

@@ -308,25 +308,31 @@ def number_text(value: float, digits: int = 3) -> str:
     return f"{value:.{digits}f}" if math.isfinite(value) else "-"
 
 
-def score_table(runs: Sequence[ModelRun]) -> pd.DataFrame:
+def score_table(runs: Sequence[ModelRun], metric: str = "cosine") -> pd.DataFrame:
     """One row per model: family, role (static / contextual / English-only control), score status
-    (:attr:`~semanscope.study.ModelRun.score_status`), SA with its bootstrap CI, mean P@1 with CI,
-    mean MRR, concepts and languages used (NaN for models that did not run; ``note`` says why)."""
+    (:attr:`~semanscope.study.ModelRun.score_status`), SA of ``metric`` with its bootstrap CI, its
+    chance floor and normalised value (:mod:`semanscope.metrics.calibration`), mean P@1 with CI and
+    by CSLS, mean MRR, concepts and languages used (NaN for models that did not run or values not
+    computed; ``note`` says why)."""
     rows = []
     nan = float("nan")
     for run in runs:
         row: dict[str, object] = {"model": run.key, "name": run.name, "family": run.family, "role": role_of(run)}
         row["status"] = run.score_status
         if run.ok:
-            sa, ret = run.affinity, run.retrieval
+            sa, ret = run.affinity_for(metric), run.retrieval
+            cal = next((c for c in run.scores.calibration if c.metric == metric), None)
             row.update(
                 {
                     "SA": sa.sa,
                     "SA low": sa.ci_low,
                     "SA high": sa.ci_high,
+                    "SA floor": cal.floor if cal is not None else nan,
+                    "SA normalised": cal.normalized if cal is not None else nan,
                     "P@1": ret.mean_p_at_1,
                     "P@1 low": ret.p_at_1_ci_low,
                     "P@1 high": ret.p_at_1_ci_high,
+                    "P@1 CSLS": ret.mean_p_at_1_csls,
                     "MRR": ret.mean_mrr,
                     "concepts": sa.n_concepts,
                     "languages": sa.n_languages,
@@ -334,19 +340,20 @@ def score_table(runs: Sequence[ModelRun]) -> pd.DataFrame:
                 }
             )
         else:
-            row.update({k: nan for k in ("SA", "SA low", "SA high", "P@1", "P@1 low", "P@1 high", "MRR")})
+            scores = ("SA", "SA low", "SA high", "SA floor", "SA normalised", "P@1", "P@1 low", "P@1 high", "P@1 CSLS")
+            row.update(dict.fromkeys((*scores, "MRR"), nan))
             row.update({"concepts": 0, "languages": 0, "note": run.message})
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def concept_table(run: ModelRun, qs: QuerySet) -> pd.DataFrame:
+def concept_table(run: ModelRun, qs: QuerySet, metric: str = "cosine") -> pd.DataFrame:
     """Per-concept scores of one model, worst first: concept id, topic, SA_i = 1 / (1 + v_i / H),
     vertical spread v_i, the concept's P@1 and MRR averaged over ordered language pairs, and its
     text in the first language of the view (alternatives joined with ``|``)."""
     if not run.ok:
         raise AppError(f"{run.key} has no scores ({run.status}: {run.message})")
-    sa, ret = run.affinity, run.retrieval
+    sa, ret = run.affinity_for(metric), run.retrieval
     where = {cid: k for k, cid in enumerate(qs.ids)}
     ret_pos = {cid: k for k, cid in enumerate(ret.concept_ids)}
     nan = float("nan")

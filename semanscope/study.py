@@ -143,6 +143,15 @@ class ModelRun:
         """The joint cosine SA result of an ok run (ValueError otherwise)."""
         return self.scores.affinity[0]
 
+    def affinity_for(self, metric: str) -> SAResult:
+        """The joint SA result of ``metric`` ("cosine" / "euclidean") of an ok run; ValueError when
+        the run has no scores or did not compute that metric."""
+        found = next((r for r in self.scores.affinity if r.metric == metric), None)
+        if found is None:
+            computed = ", ".join(r.metric for r in self.scores.affinity)
+            raise ValueError(f"{self.key} has no {metric} SA (computed: {computed})")
+        return found
+
     @property
     def retrieval(self) -> RetrievalResult:
         """The retrieval result of an ok run (ValueError otherwise)."""

@@ -55,7 +55,7 @@ from semanscope.plots.tables import markdown_escape
 from semanscope.reduce import ProjectionCache, available_methods, project_cached
 from semanscope.report import answer, gap_table
 from semanscope.slug import ascii_slug
-from semanscope.study import ModelRun, ModelSpec, Suite, not_run, run_model, study_result
+from semanscope.study import SA_METRICS, ModelRun, ModelSpec, Suite, not_run, run_model, study_result
 
 T = TypeVar("T")
 
@@ -68,6 +68,8 @@ CONCEPTS = "concept_filter"  # tuple of concept ids kept from a selection, or No
 MAX_CONCEPTS = "max_concepts"  # 0 = all
 MODEL = "model"  # Explore
 MODELS = "models"  # Compare, Affinity
+SA_METRIC = "sa_metric"  # SA distance shown: cosine / euclidean
+SA_METRIC_LABELS = {"cosine": "cosine", "euclidean": "Euclidean (RMS)"}
 UPLOAD = "upload_files"  # [(file name, bytes)] waiting on the Data page (set by the uploader)
 
 METHOD_NAMES = {"phate": "PHATE", "pca": "PCA", "tsne": "t-SNE (slow)", "umap": "UMAP"}
@@ -411,13 +413,31 @@ def model_runs(keys: Sequence[str], qs: QuerySet) -> list[ModelRun]:
     return runs
 
 
-def score_metrics(run: ModelRun, full: bool = True) -> None:
-    """SA (95% CI in its help) and P@1 as ``st.metric`` tiles; ``full`` adds MRR and the view size."""
-    sa, ret = run.affinity, run.retrieval
+def metric_picker() -> str:
+    """The SA distance shown on the page (sidebar, remembered across pages): "cosine" or "euclidean".
+    Every run computes both; retrieval is always by cosine."""
+    return persistent(
+        st.sidebar.radio,
+        str,
+        "SA distance",
+        SA_METRIC,
+        "cosine",
+        options=list(SA_METRICS),
+        format_func=SA_METRIC_LABELS.get,
+        help="Semantic Affinity from cosine distances or from root-mean-square Euclidean distances "
+        "(the original Semanscope offers both). Retrieval (P@1, MRR) is always by cosine.",
+    )
+
+
+def score_metrics(run: ModelRun, full: bool = True, metric: str = "cosine") -> None:
+    """SA of ``metric`` (95% CI in its help) and P@1 as ``st.metric`` tiles; ``full`` adds MRR and the view size."""
+    sa, ret = run.affinity_for(metric), run.retrieval
     tiles = st.columns(4 if full else 2)
     num = appcore.number_text
     sa_help = f"95% CI [{num(sa.ci_low)}, {num(sa.ci_high)}]; status {run.score_status}"
-    tiles[0].metric("Semantic Affinity", num(sa.sa), help=sa_help)
+    tiles[0].metric(
+        f"Semantic Affinity ({metric})" if metric != "cosine" else "Semantic Affinity", num(sa.sa), help=sa_help
+    )
     tiles[1].metric("P@1", num(ret.mean_p_at_1), help=f"95% CI [{num(ret.p_at_1_ci_low)}, {num(ret.p_at_1_ci_high)}]")
     if full:
         tiles[2].metric("MRR", num(ret.mean_mrr))
@@ -455,10 +475,10 @@ def selection_actions(selection: appcore.PointSelection) -> None:
     )
 
 
-def sa_chart(runs: Sequence[ModelRun], title: str = "") -> go.Figure:
-    """SA per model with a score (invalid runs have none) with its bootstrap CI, coloured by family."""
-    ok = [r for r in runs if r.ok and np.isfinite(r.sa)]
-    results = [r.affinity for r in ok]
+def sa_chart(runs: Sequence[ModelRun], title: str = "", metric: str = "cosine") -> go.Figure:
+    """SA of ``metric`` per model with a score (invalid runs have none) with its bootstrap CI, coloured by family."""
+    ok = [r for r in runs if r.ok and np.isfinite(r.affinity_for(metric).sa)]
+    results = [r.affinity_for(metric) for r in ok]
     return sa_bars(
         [r.key for r in ok],
         [a.sa for a in results],

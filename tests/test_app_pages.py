@@ -119,6 +119,16 @@ def test_affinity_tables_follow_the_language_selection() -> None:
     assert any("finds the translation first (P@1)" in m.value for m in at.markdown)  # the answer leads with P@1
 
 
+def test_affinity_switches_to_euclidean_sa() -> None:
+    at = run_page("pages/3_Affinity.py")
+    cosine = at.dataframe[0].value.set_index("model")
+    at.sidebar.radio(key=f"w:{ui.SA_METRIC}").set_value("euclidean").run()
+    clean(at)
+    euclid = at.dataframe[0].value.set_index("model")
+    assert at.session_state[ui.SA_METRIC] == "euclidean"
+    assert (euclid["SA"] != cosine["SA"]).all() and euclid["P@1"].equals(cosine["P@1"])  # retrieval stays cosine
+
+
 def test_data_page_bad_upload_shows_an_error_and_stays_usable() -> None:
     at = run_page("pages/4_Data.py", **{ui.UPLOAD: [("broken.csv", b"id,en,de\nq1,caf\xe9,x\n")]})
     at.button(key="load-upload").click().run()

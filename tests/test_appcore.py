@@ -247,6 +247,14 @@ def test_score_table(runs) -> None:
     assert (first["concepts"], first["languages"]) == (4, 3)
     second = table.iloc[1]
     assert second["status"] == "unavailable" and math.isnan(second["SA"]) and "setup" in second["note"]
+    euclid = appcore.score_table([run, missing], "euclidean").iloc[0]
+    e_sa = run.affinity_for("euclidean")
+    assert e_sa.metric == "euclidean" and euclid["SA"] == e_sa.sa and euclid["SA low"] == e_sa.ci_low
+    cal = run.record.calibration[1]
+    assert (euclid["SA floor"], euclid["SA normalised"]) == (cal.floor, cal.normalized)
+    assert euclid["P@1"] == first["P@1"] and first["P@1 CSLS"] == run.record.retrieval.mean_p_at_1_csls
+    with pytest.raises(ValueError, match="has no manhattan SA"):
+        run.affinity_for("manhattan")
 
 
 def test_concept_table_is_sorted_worst_first(runs) -> None:
