@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from semanscope.cache import EmbeddingCache, encode_cached
+from semanscope.cache import EmbeddingCache, encode_cached, key_language
 from semanscope.data.queryset import QuerySet
 from semanscope.data.validation import listing
 from semanscope.models.base import Embedder
@@ -23,6 +23,27 @@ def text_ids(qs: QuerySet) -> np.ndarray:
         dtype=np.int64,
         count=len(items.texts),
     )
+
+
+def encode_groups(texts: Mapping[str, Sequence[str]], embedder: Embedder) -> list[tuple[str | None, list[str]]]:
+    """The texts as the model receives them: per language (``(code, texts)``) for a language-aware
+    embedder, else one group ``(None, unique texts of all languages in first-seen order)``."""
+    if embedder.language_aware:
+        return [(code, list(group)) for code, group in texts.items()]
+    return [(None, list(dict.fromkeys(t for group in texts.values() for t in group)))]
+
+
+def cached_count(qs: QuerySet, embedder: Embedder, cache: EmbeddingCache) -> tuple[int, int]:
+    """(texts already cached, texts to embed) for :func:`embed_queryset` of ``qs`` with ``embedder``:
+    unique texts counted as the model would receive them (:func:`encode_groups`); reads no vector
+    and encodes nothing (the app shows "n of m cached" before a run)."""
+    groups = encode_groups(qs.texts_by_language(), embedder)
+    fingerprint, dim = embedder.fingerprint, embedder.dim
+    cached = sum(
+        cache.count_cached(fingerprint, dim, group, key_language(embedder.language_aware, code))
+        for code, group in groups
+    )
+    return cached, sum(len(group) for _, group in groups)
 
 
 def embed_by_language(
@@ -41,11 +62,7 @@ def embed_by_language(
     languages is encoded once. Only cache misses reach the model. ``progress(done, total)``
     counts the texts sent to :func:`~semanscope.cache.encode_cached`.
     """
-    groups: list[tuple[str | None, list[str]]]
-    if embedder.language_aware:
-        groups = [(code, list(group)) for code, group in texts.items()]
-    else:
-        groups = [(None, list(dict.fromkeys(t for group in texts.values() for t in group)))]
+    groups = encode_groups(texts, embedder)
     total = sum(len(group) for _, group in groups)
     vectors: dict[str | None, np.ndarray] = {}
     start = 0

@@ -33,7 +33,7 @@ from semanscope.data.builtin import load_builtin
 from semanscope.data.languages import language_name
 from semanscope.data.loaders import load_queryset
 from semanscope.data.queryset import QuerySet
-from semanscope.embeddings import embed_queryset
+from semanscope.embeddings import cached_count, embed_queryset
 from semanscope.models.base import Embedder, ModelUnavailable
 from semanscope.models.registry import default_cache_dir, list_models, load_model
 from semanscope.paths import EMBEDDINGS_SUBDIR, PROJECTIONS_SUBDIR
@@ -387,11 +387,27 @@ def model_run(key: str, qs: QuerySet, *, n_boot: int = appcore.DEFAULT_N_BOOT, s
         return not_run(spec, "failed", f"loading failed: {error_text(exc)}")
     try:
         cache = embedding_cache(cache_dir(EMBEDDINGS_SUBDIR))
-        with progress_bar(f"Embedding {len(qs.items().texts):,} texts with {markdown_escape(spec.name)}") as bar:
-            embed_queryset(qs, embedder, cache, progress=bar)
+        seen = max((p.seq for p in cache.problems()), default=0)
+        cached, total = cached_count(qs, embedder, cache)
+        label = f"Embedding {total:,} texts with {markdown_escape(spec.name)} ({cached:,} of {total:,} cached)"
+        try:
+            with progress_bar(label) as bar:
+                embed_queryset(qs, embedder, cache, progress=bar)
+        finally:
+            show_cache_problems(cache, seen)
         return _scores(key, embedder.fingerprint, appcore.queryset_key(qs), n_boot, seed, _qs=qs)
     except Exception as exc:  # noqa: BLE001
         return not_run(spec, "failed", error_text(exc))
+
+
+def show_cache_problems(cache: EmbeddingCache, after: int) -> None:
+    """What the embedding cache reported since problem ``after``: damage found and repaired as a
+    toast (the entries were recomputed), a disk it cannot use as a lasting warning."""
+    for problem in cache.problems(after=after):
+        if problem.kind == "repaired":
+            st.toast(markdown_escape(problem.message), icon=":material/build:")
+        else:
+            st.warning(markdown_escape(problem.message), icon=":material/warning:")
 
 
 def show_notes(run: ModelRun) -> None:

@@ -10,7 +10,7 @@ from fake_embedder import FakeEmbedder
 
 from semanscope.cache import EmbeddingCache
 from semanscope.data.queryset import QuerySet
-from semanscope.embeddings import embed_by_language, embed_queryset, text_ids
+from semanscope.embeddings import cached_count, embed_by_language, embed_queryset, text_ids
 
 XQUAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "xquad" / "questions.csv"
 
@@ -75,6 +75,22 @@ def test_cached_second_run_encodes_nothing(qs, tmp_path, language_aware):
         second = embed_queryset(qs, emb, cache)
     assert emb.calls == 0
     np.testing.assert_array_equal(first, second)
+
+
+@pytest.mark.parametrize("language_aware, total", [(False, 11), (True, 12)])
+def test_cached_count_before_and_after_a_partial_run(qs, tmp_path, language_aware, total):
+    # unique texts as the model receives them: "Taxi" once overall (11), or once in en and once in de (12)
+    emb = FakeEmbedder(language_aware=language_aware)
+    with EmbeddingCache(tmp_path / "emb") as cache:
+        assert cached_count(qs, emb, cache) == (0, total)
+        embed_queryset(qs.subset(languages=["en", "de"]), emb, cache)
+        emb.calls = 0
+        done, _ = cached_count(qs, emb, cache)
+        assert emb.calls == 0  # counting encodes nothing
+        fr_only = {"voiture", "taxi", "maison", "logis"}
+        assert done == total - len(fr_only)
+        embed_queryset(qs, emb, cache)
+        assert cached_count(qs, emb, cache) == (total, total)
 
 
 @pytest.mark.parametrize("language_aware", [False, True])
