@@ -97,14 +97,21 @@ async def explore_tiles(page) -> dict[str, str]:
     return dict(zip((label.strip() for label in labels), values, strict=True))
 
 
-async def choose_languages(browser, url: str, removed: tuple[str, ...]) -> dict:
-    """A session: keep three languages on the Data page, then open Explore; returns what it shows."""
+async def data_page(browser, url: str):
+    """A new browser session on the Data page, its run finished; every action may wait as long as a
+    page run (a loaded machine can keep a click busy for more than Playwright's 30 s)."""
     context = await browser.new_context(viewport={"width": 1400, "height": 1600})
-    context.set_default_timeout(WAIT_S * 1000)  # clicks too: a loaded machine can keep the page busy > 30 s
+    context.set_default_timeout(WAIT_S * 1000)
     page = await context.new_page()
     await page.goto(f"{url}/Data")
     await page.wait_for_selector("h1:has-text('Data')", timeout=WAIT_S * 1000)
     await settle(page)
+    return context, page
+
+
+async def choose_languages(browser, url: str, removed: tuple[str, ...]) -> dict:
+    """A session: keep three languages on the Data page, then open Explore; returns what it shows."""
+    context, page = await data_page(browser, url)
     for lang in removed:
         chip = page.locator(f'button[aria-label="Remove {lang} - {NAMES[lang]}"]')
         await chip.click()
@@ -122,12 +129,7 @@ async def switch_while_running(browser, url: str, hold: Path, tmp: Path) -> dict
     """A session that leaves Explore mid-computation, switches to the words set and comes back;
     then uploads a file over the limit. While ``hold`` exists the server's model waits before
     encoding (tests/held_models.py), so Explore is still computing when the session leaves it."""
-    context = await browser.new_context(viewport={"width": 1400, "height": 1600})
-    context.set_default_timeout(WAIT_S * 1000)  # clicks too: a loaded machine can keep the page busy > 30 s
-    page = await context.new_page()
-    await page.goto(f"{url}/Data")
-    await page.wait_for_selector("h1:has-text('Data')", timeout=WAIT_S * 1000)
-    await settle(page)
+    context, page = await data_page(browser, url)
     cap = page.locator('input[aria-label="Max concepts (0 = all)"]')  # a bigger view nobody computed
     await cap.fill(str(BIG_VIEW))
     await cap.press("Enter")
