@@ -26,7 +26,7 @@ Pages: **Explore** (one model, 3D PHATE view, lasso selection), **Compare** (mod
 
 
 def home() -> None:
-    ui.page("Home", icon=":material/language:")
+    ui.page("Home", icon="🌐")
     ui.run_page(main)
 
 

@@ -76,8 +76,10 @@ METHOD_NAMES = {"phate": "PHATE", "pca": "PCA", "tsne": "t-SNE (slow)", "umap": 
 
 
 # --------------------------------------------------------------------------- page + errors
-def page(title: str, icon: str = ":material/scatter_plot:") -> None:
-    """``st.set_page_config`` (wide layout); call first on every page."""
+def page(title: str, icon: str = "🔭") -> None:
+    """``st.set_page_config`` (wide layout); call first on every page. The page icon is an emoji:
+    Streamlit turns a ``:material/...:`` page icon into a favicon fetched from a font CDN, and the
+    app must work offline."""
     st.set_page_config(page_title=f"{title} - Semanscope", page_icon=icon, layout="wide")
 
 

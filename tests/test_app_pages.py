@@ -9,11 +9,12 @@ cached in-process, so only the first page pays for loading them.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 pytest.importorskip("streamlit")
-from app_pages import fast_app, run_page  # noqa: E402
+from app_pages import ROOT, fast_app, run_page  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from semanscope import appcore, ui  # noqa: E402
@@ -159,3 +160,12 @@ def test_sessions_do_not_share_choices() -> None:
     second.run()
     assert first.sidebar.multiselect(key=f"w:{ui.LANGUAGES}").value == ["en", "de"]
     assert second.sidebar.multiselect(key=f"w:{ui.LANGUAGES}").value == ["en", "de", "es", "zh", "ar", "hi"]
+
+
+def test_page_icons_are_emoji_not_cdn_fonts() -> None:
+    """A ``:material/...:`` page icon becomes a favicon fetched from fonts.gstatic.com (offline: none)."""
+    sources = [ROOT / "app.py", *(ROOT / "pages").glob("*.py"), ROOT / "semanscope" / "ui.py"]
+    for path in sources:
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"page_icon=\":material|ui\.page\([^)]*:material", text), path
+        assert not re.search(r"def page\([^)]*:material", text), path
