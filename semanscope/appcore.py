@@ -321,7 +321,7 @@ def score_table(runs: Sequence[ModelRun], metric: str = "cosine") -> pd.DataFram
         row["status"] = run.score_status
         if run.ok:
             sa, ret = run.affinity_for(metric), run.retrieval
-            cal = next((c for c in run.scores.calibration if c.metric == metric), None)
+            cal = run.calibration_for(metric)
             row.update(
                 {
                     "SA": sa.sa,

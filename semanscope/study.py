@@ -182,11 +182,15 @@ class ModelRun:
 
     @property
     def calibration(self) -> Calibration | None:
-        """The cosine SA's :class:`~semanscope.metrics.Calibration` (None when not computed: a run
-        that is not ok, invalid SA, or a runner that keeps no embeddings on the driver)."""
+        """The cosine SA's :class:`~semanscope.metrics.Calibration` (see :meth:`calibration_for`)."""
+        return self.calibration_for("cosine")
+
+    def calibration_for(self, metric: str) -> Calibration | None:
+        """The :class:`~semanscope.metrics.Calibration` of ``metric``'s SA (None when not computed: a
+        run that is not ok, invalid SA, or a runner that keeps no embeddings on the driver)."""
         if not self.ok:
             return None
-        return next((c for c in self.scores.calibration if c.metric == "cosine"), None)
+        return next((c for c in self.scores.calibration if c.metric == metric), None)
 
     def to_dict(self) -> dict:
         """JSON-ready: identity, status, the full :class:`StudyRecord` and ``runtime``."""
@@ -599,9 +603,7 @@ def compare_rankings(studies: Mapping[str, StudyResult], metric: str = "sa") -> 
     ranks = np.column_stack([scipy.stats.rankdata(-values[:, j]) for j in range(len(names))]) if models else values
     spearman: dict[str, float] = {}
     for j, n in enumerate(names[1:], start=1):
-        a, b = ranks[:, 0], ranks[:, j]
-        usable = len(models) >= 3 and np.ptp(a) > 0 and np.ptp(b) > 0
-        spearman[n] = float(scipy.stats.spearmanr(a, b).statistic) if usable else float("nan")
+        spearman[n] = _spearman(ranks[:, 0], ranks[:, j])
     return RankComparison(metric, names, models, values, ranks, spearman)
 
 

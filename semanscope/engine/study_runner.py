@@ -52,6 +52,7 @@ class RayRunner:
         metrics: Sequence[str] = SA_METRICS,
     ) -> ModelRun:
         spec = spec or ModelSpec.of(embedder)
+        chosen = check_sa_metrics(metrics)
         cache_dir = self.cache_dir if self.cache_dir is not None else (cache.directory if cache is not None else None)
         result, summary = run_queryset(
             qs,
@@ -62,9 +63,9 @@ class RayRunner:
             ci=ci,
             seed=seed,
             n_actors=self.n_actors,
-            metrics=check_sa_metrics(metrics),
+            metrics=chosen,
         )
-        affinity = tuple(result.affinity[m] for m in check_sa_metrics(metrics))
+        affinity = tuple(result.affinity[m] for m in chosen)
         sa, ret = affinity[0], result.retrieval
         assert ret is not None  # run_queryset computes retrieval by default
         notes = [n for n in (truncation_note(qs, embedder), *sa.messages, *ret.messages) if n]
