@@ -3,10 +3,15 @@ data, and the study in one click)."""
 
 import streamlit as st
 
-from semanscope import appcore, ui
+from semanscope import appcore
 from semanscope.data.languages import language_name
 from semanscope.models.registry import list_models
 from semanscope.plots.tables import markdown_escape
+from semanscope.ui.downloads import table_downloads
+from semanscope.ui.errors import page, run_page
+from semanscope.ui.resources import builtin_queryset
+from semanscope.ui.runs import model_runs
+from semanscope.ui.scores import degradation_section, sa_chart
 
 WHAT = """
 When the same query is asked in many languages, do a model's embeddings put the translations together?
@@ -26,15 +31,15 @@ Pages: **Explore** (one model, 3D PHATE view, lasso selection), **Compare** (mod
 
 
 def home() -> None:
-    ui.page("Home", icon="🌐")
-    ui.run_page(main)
+    page("Home", icon="🌐")
+    run_page(main)
 
 
 def main() -> None:
     st.title("Semanscope")
     st.markdown(WHAT)
 
-    qs = ui.builtin_queryset(appcore.DEFAULT_DATASET)
+    qs = builtin_queryset(appcore.DEFAULT_DATASET)
     st.header("Built-in data")
     st.markdown(
         f"**{markdown_escape(qs.name)}**: {qs.n_concepts} FAQ-style questions in {qs.n_languages} languages "
@@ -56,15 +61,15 @@ def main() -> None:
         st.session_state["home_study"] = True
     if not st.session_state.get("home_study"):
         return
-    runs = ui.model_runs(keys, view)
+    runs = model_runs(keys, view)
     if not any(r.ok for r in runs):
         return
     table = appcore.score_table(runs)
     st.dataframe(table, hide_index=True)
-    ui.table_downloads(table, "faq-study-scores", caption="Semantic Affinity and retrieval on the built-in FAQ set")
-    st.plotly_chart(ui.sa_chart(runs, title="Semantic Affinity (95% CI)"), key="home-sa")
+    table_downloads(table, "faq-study-scores", caption="Semantic Affinity and retrieval on the built-in FAQ set")
+    st.plotly_chart(sa_chart(runs, title="Semantic Affinity (95% CI)"), key="home-sa")
     st.subheader("Answer")
-    ui.degradation_section(runs, view, heatmaps=False, name="home")
+    degradation_section(runs, view, heatmaps=False, name="home")
 
 
 st.navigation(

@@ -3,22 +3,27 @@ static-vs-contextual degradation."""
 
 import streamlit as st
 
-from semanscope import appcore, ui
+from semanscope import appcore
 from semanscope.plots import retrieval_heatmap, sa_heatmap
 from semanscope.plots.tables import markdown_escape
+from semanscope.ui.dataset import sidebar_view
+from semanscope.ui.downloads import figure_downloads, table_downloads
+from semanscope.ui.errors import page, run_page
+from semanscope.ui.runs import model_picker, model_runs
+from semanscope.ui.scores import degradation_section, metric_picker, sa_chart
 
-ui.page("Affinity")
+page("Affinity")
 
 
 def main() -> None:
-    qs = ui.sidebar_view()
-    keys = ui.model_picker(multi=True)
-    metric = ui.metric_picker()
+    qs = sidebar_view()
+    keys = model_picker(multi=True)
+    metric = metric_picker()
     st.title("Semantic Affinity")
     if not keys:
         st.info("Choose one or more models in the sidebar.")
         return
-    runs = ui.model_runs(keys, qs)
+    runs = model_runs(keys, qs)
     ok = [r for r in runs if r.ok]
     if not ok:
         return
@@ -28,12 +33,12 @@ def main() -> None:
     )
 
     st.header("SA per model")
-    fig = ui.sa_chart(runs, title=f"Semantic Affinity, {metric} (95% bootstrap CI over concepts)", metric=metric)
+    fig = sa_chart(runs, title=f"Semantic Affinity, {metric} (95% bootstrap CI over concepts)", metric=metric)
     st.plotly_chart(fig, key="sa-bars")
-    ui.figure_downloads(fig, f"{qs.name}-sa-per-model")
+    figure_downloads(fig, f"{qs.name}-sa-per-model")
     table = appcore.score_table(runs, metric)
     st.dataframe(table, hide_index=True)
-    ui.table_downloads(table, f"{qs.name}-scores", caption=f"Semantic Affinity and retrieval on {qs.name}")
+    table_downloads(table, f"{qs.name}-scores", caption=f"Semantic Affinity and retrieval on {qs.name}")
 
     st.header("Language pairs")
     for tab, run in zip(st.tabs([r.key for r in ok]), ok, strict=True):
@@ -44,7 +49,7 @@ def main() -> None:
             heat = sa_heatmap(sa.pair_sa, sa.languages, title, sa.pair_ci_low, sa.pair_ci_high)
             c1.plotly_chart(heat, key=f"sa-heat-{run.key}")
             c2.plotly_chart(retrieval_heatmap(ret.p_at_1, ret.languages, f"P@1: {run.key}"), key=f"p1-heat-{run.key}")
-            ui.table_downloads(
+            table_downloads(
                 appcore.matrix_frame(sa.pair_sa, sa.languages),
                 f"{qs.name}-{run.key}-pair-sa",
                 caption=f"SA per language pair, {run.key}",
@@ -58,10 +63,10 @@ def main() -> None:
     st.dataframe(concepts.head(k), hide_index=True)
     with st.expander(f"All {len(concepts)} concepts"):
         st.dataframe(concepts, hide_index=True)
-    ui.table_downloads(concepts, f"{qs.name}-{key}-concepts", caption=f"Per-concept SA, {key}")
+    table_downloads(concepts, f"{qs.name}-{key}-concepts", caption=f"Per-concept SA, {key}")
 
     st.header("Static vs contextual degradation")
-    ui.degradation_section(runs, qs, name=qs.name)
+    degradation_section(runs, qs, name=qs.name)
 
 
-ui.run_page(main)
+run_page(main)

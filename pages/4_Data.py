@@ -3,13 +3,16 @@ XQuAD), see what the loader reported, preview it and pick languages and topics."
 
 import streamlit as st
 
-from semanscope import appcore, ui
+from semanscope import appcore
 from semanscope.data.builtin import list_builtin
 from semanscope.data.loaders import FORMATS, MAX_FILE_MB
 from semanscope.paths import XQUAD_DEFAULT
 from semanscope.plots.tables import markdown_escape
+from semanscope.ui.dataset import current_dataset, load_files, sidebar_view, stash_upload, use_builtin, use_file
+from semanscope.ui.errors import page, run_page, show_error
+from semanscope.ui.state import DATASET_REPORT, UPLOAD
 
-ui.page("Data")
+page("Data")
 
 
 def main() -> None:
@@ -18,11 +21,11 @@ def main() -> None:
     builtin, upload = st.tabs(["Built-in sets", "Upload"])
     with builtin:
         for name, text in list_builtin().items():
-            st.button(f"Use built-in '{name}': {text}", on_click=ui.use_builtin, args=(name,), key=f"use-{name}")
+            st.button(f"Use built-in '{name}': {text}", on_click=use_builtin, args=(name,), key=f"use-{name}")
         if XQUAD_DEFAULT.is_file():
             st.button(
                 "Use XQuAD questions (shared data folder)",
-                on_click=ui.use_file,
+                on_click=use_file,
                 args=(str(XQUAD_DEFAULT), "xquad"),
                 key="use-xquad",
             )
@@ -32,7 +35,7 @@ def main() -> None:
             type=["csv", "tsv", "txt", "jsonl", "json", "parquet"],
             accept_multiple_files=True,
             key="uploader",
-            on_change=ui.stash_upload,
+            on_change=stash_upload,
         )
         c1, c2 = st.columns(2)
         fmt = c1.selectbox(
@@ -42,17 +45,17 @@ def main() -> None:
         st.button(
             "Load",
             type="primary",
-            on_click=ui.load_files,
+            on_click=load_files,
             args=(None if fmt == "auto" else fmt, pivot),
-            disabled=not st.session_state.get(ui.UPLOAD),
+            disabled=not st.session_state.get(UPLOAD),
             key="load-upload",
         )
     error = st.session_state.get("data_error")
     if error:
-        ui.show_error(error, "Loading the data")
+        show_error(error, "Loading the data")
 
-    qs = ui.current_dataset()
-    view = ui.sidebar_view()
+    qs = current_dataset()
+    view = sidebar_view()
     st.header(f"Current set: {markdown_escape(qs.name)}")
     prov = qs.provenance
     st.markdown(
@@ -60,7 +63,7 @@ def main() -> None:
         f"license: {markdown_escape(prov.get('license') or 'unknown')}; "
         f"source: {markdown_escape(prov.get('source', '-'))}"
     )
-    for line in st.session_state.get(ui.DATASET_REPORT) or []:
+    for line in st.session_state.get(DATASET_REPORT) or []:
         st.warning(markdown_escape(line), icon=":material/info:")
     st.dataframe(appcore.language_coverage(qs), hide_index=True)
     st.header("Current view")
@@ -70,4 +73,4 @@ def main() -> None:
     st.dataframe(appcore.preview_frame(view.to_frame(), 500), hide_index=True)
 
 
-ui.run_page(main)
+run_page(main)

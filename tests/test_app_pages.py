@@ -17,8 +17,9 @@ pytest.importorskip("streamlit")
 from app_pages import ROOT, fast_app, run_page  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from semanscope import appcore, ui  # noqa: E402
+from semanscope import appcore  # noqa: E402
 from semanscope.models.base import ModelUnavailable  # noqa: E402
+from semanscope.ui import runs, state  # noqa: E402
 
 PAGES = ("app.py", "pages/1_Explore.py", "pages/2_Compare.py", "pages/3_Affinity.py", "pages/4_Data.py")
 
@@ -42,7 +43,7 @@ def metrics(at: AppTest) -> dict[str, list[str]]:
 
 
 def choose_languages(at: AppTest, languages: list[str]) -> AppTest:
-    return at.sidebar.multiselect(key=f"w:{ui.LANGUAGES}").set_value(languages).run()
+    return at.sidebar.multiselect(key=f"w:{state.LANGUAGES}").set_value(languages).run()
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -123,32 +124,32 @@ def test_affinity_tables_follow_the_language_selection() -> None:
 def test_affinity_switches_to_euclidean_sa() -> None:
     at = run_page("pages/3_Affinity.py")
     cosine = at.dataframe[0].value.set_index("model")
-    at.sidebar.radio(key=f"w:{ui.SA_METRIC}").set_value("euclidean").run()
+    at.sidebar.radio(key=f"w:{state.SA_METRIC}").set_value("euclidean").run()
     clean(at)
     euclid = at.dataframe[0].value.set_index("model")
-    assert at.session_state[ui.SA_METRIC] == "euclidean"
+    assert at.session_state[state.SA_METRIC] == "euclidean"
     assert (euclid["SA"] != cosine["SA"]).all() and euclid["P@1"].equals(cosine["P@1"])  # retrieval stays cosine
 
 
 def test_data_page_bad_upload_shows_an_error_and_stays_usable() -> None:
-    at = run_page("pages/4_Data.py", **{ui.UPLOAD: [("broken.csv", b"id,en,de\nq1,caf\xe9,x\n")]})
+    at = run_page("pages/4_Data.py", **{state.UPLOAD: [("broken.csv", b"id,en,de\nq1,caf\xe9,x\n")]})
     at.button(key="load-upload").click().run()
     assert not at.exception
     assert len(at.error) == 1 and "broken.csv" in at.error[0].value
     assert at.header[0].value == "Current set: faq"
     # the session goes on: a good upload replaces the data set everywhere
-    at.session_state[ui.UPLOAD] = [("mine.csv", b"id,en,fr\na,one,un\nb,two,deux\nc,three,trois\n")]
+    at.session_state[state.UPLOAD] = [("mine.csv", b"id,en,fr\na,one,un\nb,two,deux\nc,three,trois\n")]
     at.button(key="load-upload").click().run()
     clean(at)
     assert at.header[0].value == "Current set: mine"
-    assert at.sidebar.multiselect(key=f"w:{ui.LANGUAGES}").value == ["en", "fr"]
+    assert at.sidebar.multiselect(key=f"w:{state.LANGUAGES}").value == ["en", "fr"]
 
 
 def test_model_that_fails_to_load_is_a_message(monkeypatch) -> None:
     def unavailable(key: str):
         raise ModelUnavailable(f"{key} is not available: run `semanscope setup`")
 
-    monkeypatch.setattr(ui, "load_embedder", unavailable)
+    monkeypatch.setattr(runs, "load_embedder", unavailable)
     at = run_page("pages/1_Explore.py")
     assert not at.exception
     assert "semanscope setup" in at.error[0].value
@@ -158,14 +159,14 @@ def test_sessions_do_not_share_choices() -> None:
     first, second = run_page("pages/4_Data.py"), run_page("pages/4_Data.py")
     choose_languages(first, ["en", "de"])
     second.run()
-    assert first.sidebar.multiselect(key=f"w:{ui.LANGUAGES}").value == ["en", "de"]
-    assert second.sidebar.multiselect(key=f"w:{ui.LANGUAGES}").value == ["en", "de", "es", "zh", "ar", "hi"]
+    assert first.sidebar.multiselect(key=f"w:{state.LANGUAGES}").value == ["en", "de"]
+    assert second.sidebar.multiselect(key=f"w:{state.LANGUAGES}").value == ["en", "de", "es", "zh", "ar", "hi"]
 
 
 def test_page_icons_are_emoji_not_cdn_fonts() -> None:
     """A ``:material/...:`` page icon becomes a favicon fetched from fonts.gstatic.com (offline: none)."""
-    sources = [ROOT / "app.py", *(ROOT / "pages").glob("*.py"), ROOT / "semanscope" / "ui.py"]
+    sources = [ROOT / "app.py", *(ROOT / "pages").glob("*.py"), *(ROOT / "semanscope" / "ui").glob("*.py")]
     for path in sources:
         text = path.read_text(encoding="utf-8")
-        assert not re.search(r"page_icon=\":material|ui\.page\([^)]*:material", text), path
+        assert not re.search(r"page_icon=\":material|\bpage\([^)]*:material", text), path
         assert not re.search(r"def page\([^)]*:material", text), path

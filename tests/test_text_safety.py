@@ -51,9 +51,9 @@ def test_the_app_table_downloads_accept_a_non_ascii_name():
     def app():
         import pandas as pd
 
-        from semanscope import ui
+        from semanscope.ui.downloads import table_downloads
 
-        ui.table_downloads(pd.DataFrame({"model": ["m"], "SA": [0.5]}), "données_日本-scores", caption="données")
+        table_downloads(pd.DataFrame({"model": ["m"], "SA": [0.5]}), "données_日本-scores", caption="données")
 
     at = AppTest.from_function(app).run()
     assert not at.exception, at.exception
@@ -91,9 +91,9 @@ def test_latex_export_escapes_specials_drops_control_characters_and_blank_lines(
 # ------------------------------------------------------------------ the app
 def test_an_error_quoting_a_tracking_pixel_is_shown_literally():
     def app():
-        from semanscope import ui
+        from semanscope.ui.errors import show_error
 
-        ui.show_error("row 2: concept '![x](http://127.0.0.1:9/id.png)-2' is bad", "Loading the data")
+        show_error("row 2: concept '![x](http://127.0.0.1:9/id.png)-2' is bad", "Loading the data")
 
     at = AppTest.from_function(app).run()
     shown = at.error[0].value
@@ -124,7 +124,8 @@ def test_ui_code_renders_user_text_through_markdown_escape():
     """Every Markdown-rendering Streamlit call (``st.markdown``, ``caption``, ``warning``, headers ...)
     in the UI module and the pages wraps names, messages, keys and sources in ``markdown_escape``."""
     offenders = []
-    for path in [ROOT / "semanscope" / "ui.py", ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]:
+    ui_modules = sorted((ROOT / "semanscope" / "ui").glob("*.py"))
+    for path in [*ui_modules, ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in RENDERERS:
                 for arg in node.args[:1]:

@@ -1,0 +1,134 @@
+"""The current query set: choosing it (Data page callbacks) and the sidebar filters that make the view."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import streamlit as st
+
+from semanscope import appcore
+from semanscope.data.languages import language_name
+from semanscope.data.loaders import load_queryset
+from semanscope.data.queryset import QuerySet
+from semanscope.plots.tables import markdown_escape
+from semanscope.ui.errors import error_text, guard, show_error
+from semanscope.ui.resources import builtin_queryset
+from semanscope.ui.state import CONCEPTS, DATASET, DATASET_REPORT, LANGUAGES, MAX_CONCEPTS, TOPICS, UPLOAD, persistent
+
+
+def current_dataset() -> QuerySet:
+    """The query set chosen on the Data page, else the built-in FAQ set."""
+    qs = st.session_state.get(DATASET)
+    return qs if isinstance(qs, QuerySet) else builtin_queryset(appcore.DEFAULT_DATASET)
+
+
+def set_dataset(qs: QuerySet, report: Sequence[str]) -> None:
+    """Make ``qs`` the data of every page; languages, topics and concept filter start afresh."""
+    st.session_state[DATASET] = qs
+    st.session_state[DATASET_REPORT] = list(report)
+    st.session_state[LANGUAGES] = appcore.default_languages(qs)
+    st.session_state[TOPICS] = []
+    st.session_state[CONCEPTS] = None
+
+
+def language_label(code: str) -> str:
+    """``"de"`` -> ``"de - German"`` (the code alone when the name is unknown)."""
+    try:
+        return f"{code} - {language_name(code)}"
+    except ValueError:
+        return code
+
+
+def _clear_concepts() -> None:
+    st.session_state[CONCEPTS] = None
+
+
+def sidebar_view() -> QuerySet:
+    """Sidebar data filters (languages first, topics, concept cap, concept filter) -> the view.
+
+    Stops the page with a message when the choice leaves fewer than 2 languages or 3 concepts.
+    """
+    qs = current_dataset()
+    sb = st.sidebar
+    sb.header("Data")
+    sb.caption(f"**{markdown_escape(qs.name)}**: {qs.n_concepts:,} concepts x {qs.n_languages} languages")
+    stored = st.session_state.get(LANGUAGES)
+    kept = [code for code in stored or [] if code in qs.languages]
+    # defaults on first use and when none of the stored languages is in this set
+    st.session_state[LANGUAGES] = kept if stored is not None and (kept or not stored) else appcore.default_languages(qs)
+    languages = persistent(
+        sb.multiselect,
+        list,
+        "Languages",
+        LANGUAGES,
+        None,
+        options=list(qs.languages),
+        format_func=language_label,
+        help="Every score and plot is recomputed for these languages.",
+    )
+    topics: list[str] = []
+    if qs.topic_names:
+        st.session_state[TOPICS] = [t for t in st.session_state.get(TOPICS) or [] if t in qs.topic_names]
+        topics = persistent(sb.multiselect, list, "Topics (none = all)", TOPICS, [], options=qs.topic_names)
+    if MAX_CONCEPTS not in st.session_state:
+        with guard("Reading the concept cap"):
+            st.session_state[MAX_CONCEPTS] = appcore.default_max_concepts() or 0
+    max_concepts = persistent(
+        sb.number_input,
+        int,
+        "Max concepts (0 = all)",
+        MAX_CONCEPTS,
+        0,
+        min_value=0,
+        step=50,
+        help="A random sample (seed 0) keeps big sets fast.",
+    )
+    concept_filter = st.session_state.get(CONCEPTS)
+    if concept_filter:
+        sb.info(f"Showing {len(concept_filter)} concepts kept from a selection.", icon=":material/filter_alt:")
+        sb.button("Show all concepts", on_click=_clear_concepts, key="clear-concepts")
+    sorted_languages = [code for code in qs.languages if code in set(languages)]
+    try:
+        return appcore.select(
+            qs, sorted_languages, topics=topics, concept_ids=concept_filter, max_concepts=int(max_concepts) or None
+        )
+    except appcore.AppError as exc:
+        show_error(exc)
+        st.stop()
+
+
+def stash_upload() -> None:
+    """``on_change`` of the Data page's uploader: keep the chosen files as ``(name, bytes)`` (and
+    drop the message about the previous files)."""
+    files = st.session_state.get("uploader") or []
+    st.session_state[UPLOAD] = [(f.name, f.getvalue()) for f in files]
+    st.session_state["data_error"] = None
+
+
+def load_files(format: str | None, pivot: str) -> None:
+    """``on_click`` of the Data page's Load button: load ``st.session_state[UPLOAD]`` with
+    :func:`appcore.load_upload`; a failure is kept in ``data_error`` for the page to show."""
+    st.session_state["data_error"] = None
+    try:
+        result = appcore.load_upload(st.session_state.get(UPLOAD) or [], format=format, pivot=pivot)
+    except Exception as exc:  # noqa: BLE001 - shown on the page, the session stays usable
+        st.session_state["data_error"] = error_text(exc)
+        return
+    set_dataset(result.queryset, result.report)
+
+
+def use_builtin(name: str) -> None:
+    """``on_click``: make a built-in set the current data."""
+    st.session_state["data_error"] = None
+    set_dataset(builtin_queryset(name), [])
+
+
+def use_file(path: str, name: str) -> None:
+    """``on_click``: load a query-set file on this machine (e.g. the shared XQuAD questions)."""
+    st.session_state["data_error"] = None
+    try:
+        result = load_queryset(path, name=name)
+    except Exception as exc:  # noqa: BLE001
+        st.session_state["data_error"] = error_text(exc)
+        return
+    set_dataset(result.queryset, result.report)
