@@ -229,6 +229,42 @@ def unavailable_note(info: ModelInfo) -> str:
     return f"{info.display_name} (`{info.key}`): {info.status.replace('-', ' ')} - {info.fix}"
 
 
+def visible_models(infos: Sequence[ModelInfo], session_keys: Sequence[str]) -> list[ModelInfo]:
+    """The built-in models, then the user models this session added (``session_keys``, in that
+    order): the registry is shared by every session of the server, a session sees its own."""
+    by_key = {i.key: i for i in infos if i.kind != "builtin"}
+    return [i for i in infos if i.kind == "builtin"] + [by_key[k] for k in session_keys if k in by_key]
+
+
+def model_table(infos: Sequence[ModelInfo]) -> pd.DataFrame:
+    """One row per model: name, key, family, dimension, kind, status and what to do when it is not available."""
+    return pd.DataFrame(
+        {
+            "model": [i.display_name for i in infos],
+            "key": [i.key for i in infos],
+            "family": [i.family + (" (English only)" if i.english_only else "") for i in infos],
+            "dim": [i.dim if i.dim is not None else "?" for i in infos],
+            "kind": [i.kind for i in infos],
+            "status": [i.status.replace("-", " ") for i in infos],
+            "to use it": [i.fix for i in infos],
+        }
+    ).astype({"dim": str})
+
+
+ALLOW_SERVER_MODELS_ENV = "SEMANSCOPE_ALLOW_SERVER_MODELS"
+ALLOW_SERVER_MODELS_SECRET = "allow_server_models"
+
+
+def server_models_allowed(environ: Mapping[str, str], secrets: Mapping[str, object]) -> bool:
+    """True when this deployment lets visitors add models from server paths or URLs: the
+    environment variable :data:`ALLOW_SERVER_MODELS_ENV` is ``1``/``true``/``yes`` or
+    ``.streamlit/secrets.toml`` sets ``allow_server_models = true``. Off by default: a shared
+    deployment must not let visitors read the server's disk or make it call other hosts."""
+    if environ.get(ALLOW_SERVER_MODELS_ENV, "").strip().lower() in ("1", "true", "yes"):
+        return True
+    return secrets.get(ALLOW_SERVER_MODELS_SECRET) is True
+
+
 # --------------------------------------------------------------------------- projection
 def projection_settings(method: str, *, knn: int, t: int | None, n_landmark: int | None) -> dict[str, object]:
     """Settings passed to :func:`semanscope.reduce.project_cached` for ``method``: the PHATE

@@ -54,7 +54,9 @@ def texts_of(at: AppTest) -> str:
 
 
 def test_a_broken_model_beside_a_working_one(broken_model) -> None:
-    at = run_page("pages/2_Compare.py", **{state.MODELS: [WORKING, broken_model.key]})
+    at = run_page(
+        "pages/2_Compare.py", **{state.MODELS: [WORKING, broken_model.key], state.USER_MODELS: [broken_model.key]}
+    )
     assert not at.exception
     assert len(at.error) == 1
     message = at.error[0].value
@@ -64,7 +66,9 @@ def test_a_broken_model_beside_a_working_one(broken_model) -> None:
     assert table.loc[WORKING, "status"] == "ok" and 0 < table.loc[WORKING, "SA"] <= 1
     assert table.loc["broken-m2v", "status"] == "unavailable" and np.isnan(table.loc["broken-m2v", "SA"])
 
-    at = run_page("pages/3_Affinity.py", **{state.MODELS: [WORKING, broken_model.key]})  # the other multi-model page
+    at = run_page(
+        "pages/3_Affinity.py", **{state.MODELS: [WORKING, broken_model.key], state.USER_MODELS: [broken_model.key]}
+    )  # the other multi-model page
     assert not at.exception and len(at.error) == 1 and "broken-m2v" in at.error[0].value
     assert list(at.dataframe[0].value["model"]) == [WORKING, "broken-m2v"]
 

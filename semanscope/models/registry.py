@@ -29,8 +29,8 @@ from semanscope.models.fingerprint import package_version as package_version  # 
 DEFAULT_COMPARISON = ("tokenlearn-static", "e5-small-nano")
 
 Status = Literal["installed", "needs-setup", "missing-package", "missing-files"]
-UserKind = Literal["sentence-transformers", "fasttext", "model2vec"]
-USER_KINDS: tuple[str, ...] = ("sentence-transformers", "fasttext", "model2vec")
+UserKind = Literal["sentence-transformers", "fasttext", "model2vec", "endpoint"]
+USER_KINDS: tuple[str, ...] = ("sentence-transformers", "fasttext", "model2vec", "endpoint")
 
 
 # --------------------------------------------------------------------------- locations
@@ -337,7 +337,11 @@ def user_model(
       per-language vectors (e.g. ``{"en": "wiki.en.align.vec", "de": "wiki.de.align.vec"}``);
       ``options`` go to :class:`~semanscope.models.fasttext_model.FastTextEmbedder`
       (``max_words``, ``lowercase``, ``cjk``);
-    * ``model2vec``: a model2vec folder (``config.json``, ``model.safetensors``, ``tokenizer.json``).
+    * ``model2vec``: a model2vec folder (``config.json``, ``model.safetensors``, ``tokenizer.json``);
+    * ``endpoint``: the base URL of an OpenAI-compatible ``/v1/embeddings`` API, with options
+      ``model`` (the served model's name, required) and ``api_key_env`` (the *name* of the
+      environment variable holding the key; see :mod:`semanscope.models.endpoint`). A URL
+      carrying credentials is refused: the key belongs in the environment, never in a setting.
     """
     if kind not in USER_KINDS:
         raise ValueError(f"unknown model kind {kind!r}; use one of {', '.join(USER_KINDS)}")
@@ -370,6 +374,8 @@ def user_model(
     if isinstance(path_or_name, Mapping):
         raise ValueError(f"a {kind} model is one folder or name, not a language mapping")
     name = str(path_or_name)
+    if kind == "endpoint":
+        return _endpoint_info(name, key, display_name, common, options)
     folder = Path(name).expanduser()
     if kind == "model2vec":
         from semanscope.models.static import MODEL2VEC_FILES
@@ -412,6 +418,31 @@ def user_model(
         fix=fix,
         location=name,
         description="sentence-transformers model.",
+        **common,
+    )
+
+
+def _endpoint_info(
+    url: str, key: str | None, display_name: str | None, common: _UserFields, options: Mapping[str, object]
+) -> ModelInfo:
+    from urllib.parse import urlsplit
+
+    from semanscope.models.endpoint import public_url
+
+    model = options.get("model")
+    if not isinstance(model, str) or not model.strip():
+        raise ValueError("an endpoint model needs option model=<the served model's name>")
+    location = public_url(url)
+    if urlsplit(url.strip()).username or urlsplit(url.strip()).password:
+        raise ValueError("put the API key in an environment variable (api_key_env), not in the URL")
+    return ModelInfo(
+        key or f"endpoint:{model}@{urlsplit(location).netloc}",
+        display_name or f"{model} (endpoint)",
+        "contextual",
+        None,
+        source=location,
+        location=location,
+        description="OpenAI-compatible /v1/embeddings endpoint; the dimension is known once it loads.",
         **common,
     )
 
@@ -459,6 +490,10 @@ def _load_user(info: ModelInfo) -> Embedder:
         return FastTextEmbedder(source, name=info.key, **options)
     if isinstance(source, dict):
         raise ModelUnavailable(f"{info.display_name} ({info.key}): a {info.kind} model is one folder or name")
+    if info.kind == "endpoint":
+        from semanscope.models.endpoint import EndpointEmbedder
+
+        return EndpointEmbedder(source, name=info.key, **options)
     if info.kind == "model2vec":
         from semanscope.models.static import Model2VecEmbedder
 

@@ -18,13 +18,13 @@ from semanscope.study import ModelRun, ModelSpec, not_run, run_model
 from semanscope.ui.errors import error_text, show_error
 from semanscope.ui.progress import progress_bar
 from semanscope.ui.resources import cache_dir, embedding_cache, load_embedder
-from semanscope.ui.state import MODEL, MODELS, persistent
+from semanscope.ui.state import MODEL, MODELS, USER_MODELS, persistent
 
 
 def model_picker(multi: bool) -> list[str]:
     """Sidebar model choice: one model (Explore) or several (Compare, Affinity; default: the
     static-vs-contextual comparison). Unavailable models are listed with the command to run."""
-    infos = list_models()
+    infos = appcore.visible_models(list_models(), st.session_state.get(USER_MODELS) or [])
     available, unavailable = appcore.split_models(infos)
     names = {i.key: f"{i.display_name} [{i.family}]" for i in available}
     keys = list(names)

@@ -24,6 +24,7 @@ MAX_CONCEPTS = "max_concepts"  # 0 = all
 MODEL = "model"  # Explore
 MODELS = "models"  # Compare, Affinity
 SA_METRIC = "sa_metric"  # SA distance shown: cosine / euclidean
+USER_MODELS = "user_models"  # keys of the models this session added on the Models page
 UPLOAD = "upload_files"  # [(file name, bytes)] waiting on the Data page (set by the uploader)
 
 
