@@ -273,6 +273,20 @@ def plot_sample(qs: QuerySet, n: int, seed: int = 0, include: Sequence[str] = ()
     return PlotSample(view, rows.astype(np.int64), int(extra.sum()))
 
 
+def sample_note(qs: QuerySet, sample: PlotSample, n_matches: int = 0) -> str:
+    """One line on what the plots show: all concepts of the view, or how many of them (scores use
+    all), and how many concepts the search matched (and added to the sample)."""
+    shown = sample.view.n_concepts
+    if shown == qs.n_concepts and not sample.added:
+        text = f"Plots: all {shown} concepts of the view."
+    else:
+        text = f"Plots: {shown} of {qs.n_concepts} concepts (a seeded sample); scores use all {qs.n_concepts}."
+    if n_matches:
+        text += f" {n_matches} concept(s) match the search (ringed)"
+        text += f", {sample.added} of them added to the sample." if sample.added else "."
+    return text
+
+
 def search_concepts(qs: QuerySet, query: str) -> tuple[str, ...]:
     """Ids of the concepts whose id or any text (any language, any alternative) contains ``query``,
     case-insensitively (``str.casefold``), in ``qs`` order; () for a blank query."""

@@ -114,6 +114,11 @@ def test_plot_sample_is_seeded_and_adds_search_matches() -> None:
     assert grown.view.ids == tuple(c for c in qs.ids if c in grown.view.ids)  # selection order
     with pytest.raises(appcore.AppError, match=">= 0"):
         appcore.plot_sample(qs, -1)
+    assert appcore.sample_note(qs, everything) == "Plots: all 5 concepts of the view."
+    assert appcore.sample_note(qs, sample) == "Plots: 2 of 5 concepts (a seeded sample); scores use all 5."
+    assert appcore.sample_note(qs, grown, 2).endswith(
+        "2 concept(s) match the search (ringed), 1 of them added to the sample."
+    )
 
 
 def test_search_matches_ids_and_texts_case_insensitively() -> None:
