@@ -232,6 +232,20 @@ def points(qs: QuerySet) -> Points:
     return Points(items.texts, [qs.languages[j] for j in items.lang], [qs.ids[i] for i in items.concept])
 
 
+PROJECTION_MIN_POINTS = 5
+"""Points a 3D projection needs (:func:`semanscope.reduce.settings.check_input`: n_components + 2)."""
+
+
+def projection_note(n_points: int) -> str:
+    """Why ``n_points`` cannot be drawn ("" when they can): too few for a 3D projection."""
+    if n_points >= PROJECTION_MIN_POINTS:
+        return ""
+    return (
+        f"Nothing to draw: a 3D projection needs at least {PROJECTION_MIN_POINTS} points and this view has "
+        f"{n_points}. Add concepts or languages in the sidebar."
+    )
+
+
 def language_label(code: str) -> str:
     """``"de"`` -> ``"de - German"`` (the code alone when the name is unknown)."""
     try:
@@ -387,6 +401,16 @@ def projection_settings(method: str, *, knn: int, t: int | None, n_landmark: int
         "t": "auto" if t is None else int(t),
         "n_landmark": None if n_landmark is None else int(n_landmark),
     }
+
+
+def fit_settings(method: str, settings: Mapping[str, object], n_points: int) -> dict[str, object]:
+    """``settings`` for a view of ``n_points`` points: PHATE's ``knn`` lowered to ``n_points - 1``
+    when the view is that small (one or two kept concepts), so it still draws; the rest as given."""
+    out = dict(settings)
+    knn = out.get("knn")
+    if method == "phate" and isinstance(knn, int) and knn >= n_points > 1:
+        out["knn"] = n_points - 1
+    return out
 
 
 def camera_from_view(elevation: float, azimuth: float, distance: float = DEFAULT_VIEW[2]) -> dict:

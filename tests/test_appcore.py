@@ -152,6 +152,18 @@ def test_colourings_by_language_concept_topic_and_metadata() -> None:
         appcore.colouring(qs, "size")
 
 
+def test_fit_settings_lowers_phate_knn_for_tiny_views() -> None:
+    settings = appcore.projection_settings("phate", knn=5, t=None, n_landmark=500)
+    assert appcore.fit_settings("phate", settings, 5) == {**settings, "knn": 4}
+    assert appcore.fit_settings("phate", settings, 6) == settings
+    assert appcore.fit_settings("pca", {}, 5) == {}
+
+
+def test_projection_note_below_five_points() -> None:
+    assert appcore.projection_note(5) == ""
+    assert "needs at least 5 points and this view has 3" in appcore.projection_note(3)
+
+
 def test_language_label_and_ci_text() -> None:
     assert appcore.language_label("de") == "de - German" and appcore.language_label("qqq") == "qqq"
     assert appcore.ci_text(0.41249, 0.5) == "95% CI [0.412, 0.500]"

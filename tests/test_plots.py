@@ -16,6 +16,7 @@ from semanscope.plots.scatter import (
     GROUP_PALETTE,
     HIGHLIGHT_SCALE,
     MARKED_NAME,
+    MODEBAR_MARGIN,
     UIREVISION,
     Colouring,
     group_colors,
@@ -179,6 +180,12 @@ def test_colouring_groups_points_by_any_labels(make, dim):
     for t in traces:
         assert len({concepts[i] for i in t.customdata}) == 1  # one concept per trace, all its languages
     assert fig.layout.legend.title.text == "concept" and fig.layout.legend.orientation == "h"
+    assert fig.layout.modebar.orientation == "v" and fig.layout.margin.r == MODEBAR_MARGIN
+    unsafe = Colouring("topic", ["<a href='x'>t</a>"] * len(labels), {"<a href='x'>t</a>": "#000000"})
+    assert (
+        marker_traces(make(coords, labels, texts, concepts, colouring=unsafe))[0].name
+        == "&lt;a href='x'&gt;t&lt;/a&gt;"
+    )
     with pytest.raises(ValueError, match="colouring has 3 labels"):
         make(coords, labels, texts, concepts, colouring=Colouring("x", ["a"] * 3, {"a": "#000000"}))
 

@@ -20,7 +20,8 @@ a ``go.Figure``:
   ``selected`` / ``unselected`` marker styles, the same state a lasso selection sets;
 * ``marked`` (mask or row ids, e.g. search matches) adds ONE trace (named :data:`MARKED_NAME`)
   of black open rings around those points, the same in 2D and 3D;
-* the legend lies below the plot (horizontal), clear of plotly's mode bar;
+* the legend lies below the plot (horizontal) and plotly's mode bar stands vertically in the right
+  margin, so neither covers the title or the legend;
 * ``uirevision`` is a constant, so a rerun keeps the user's camera / zoom.
 """
 
@@ -44,6 +45,7 @@ FADED_ALPHA = 0.15
 WEBGL_THRESHOLD = 5000  # 2D: above this many points draw with WebGL (Scattergl)
 MAX_HOVER_CHARS = 300
 MARKED_NAME = "search matches"
+MODEBAR_MARGIN = 36  # px of right margin holding plotly's (vertical) mode bar
 GROUP_PALETTE: tuple[str, ...] = (*qualitative.Dark24, *qualitative.Light24)
 """48 distinct colours for concepts, topics, metadata values or clusters (cycled beyond)."""
 
@@ -223,7 +225,7 @@ def _scatter(
             trace_cls(
                 **xyz,
                 **{"mode": "markers", **extra},
-                name=colouring.names.get(group, group),
+                name=html.escape(colouring.names.get(group, group), quote=False),
                 marker=marker,
                 customdata=rows,
                 hovertext=[_hover(texts[i], labels[i], concept_ids[i]) for i in rows.tolist()],
@@ -233,10 +235,11 @@ def _scatter(
     if marked is not None and marked.any():
         fig.add_trace(_marked_trace(coords, marked, dim, size * 2.6))
     fig.update_layout(
-        title=opts.title or None,
+        title=html.escape(opts.title, quote=False) or None,
         uirevision=UIREVISION,
         legend=dict(title=html.escape(colouring.title), itemsizing="constant", orientation="h", yanchor="top", y=-0.02),
-        margin=dict(l=0, r=0, t=40 if opts.title else 10, b=0),
+        modebar=dict(orientation="v"),  # in the right margin: clear of the title and the legend
+        margin=dict(l=0, r=MODEBAR_MARGIN, t=40 if opts.title else 10, b=0),
     )
     return fig
 
@@ -289,6 +292,7 @@ def scatter2d(
     title: str = "",
 ) -> go.Figure:
     """2D scatter of ``coords`` (M, 2) with lasso selection on, for ``st.plotly_chart(on_select="rerun")``.
+    The axes are scaled independently so the points fill the plot (a flat cloud stays readable).
 
     WebGL (``Scattergl``) is used above :data:`WEBGL_THRESHOLD` points.
     """
@@ -297,5 +301,4 @@ def scatter2d(
     )
     fig = _scatter(coords, labels, texts, concept_ids, 2, opts)
     fig.update_layout(dragmode="lasso", clickmode="event+select")
-    fig.update_yaxes(scaleanchor="x", scaleratio=1)
     return fig

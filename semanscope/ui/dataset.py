@@ -57,6 +57,7 @@ def sidebar_view() -> QuerySet:
         None,
         options=list(qs.languages),
         format_func=appcore.language_label,
+        wrap=True,  # the chips wrap and the widget grows, instead of scrolling inside the narrow sidebar
         help="Every score and plot is recomputed for these languages.",
     )
     topics: list[str] = []
