@@ -21,6 +21,7 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -403,7 +404,7 @@ def projection_settings(method: str, *, knn: int, t: int | None, n_landmark: int
     }
 
 
-def fit_settings(method: str, settings: Mapping[str, object], n_points: int) -> dict[str, object]:
+def fit_settings(method: str, settings: Mapping[str, Any], n_points: int) -> dict[str, Any]:
     """``settings`` for a view of ``n_points`` points: PHATE's ``knn`` lowered to ``n_points - 1``
     when the view is that small (one or two kept concepts), so it still draws; the rest as given."""
     out = dict(settings)

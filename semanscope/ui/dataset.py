@@ -34,6 +34,14 @@ def _clear_concepts() -> None:
     st.session_state[CONCEPTS] = None
 
 
+SIDEBAR_CSS = """<style>
+section[data-testid="stSidebar"] { min-width: 22rem; }
+section[data-testid="stSidebar"] [data-baseweb="select"] > div { max-height: none; }
+</style>"""
+"""A sidebar wide enough for two language chips a row, and a language picker that grows with its
+chips instead of scrolling inside itself (1280 x 800 screens)."""
+
+
 def sidebar_view() -> QuerySet:
     """Sidebar data filters (languages first, topics, concept cap, concept filter) -> the view.
 
@@ -42,6 +50,7 @@ def sidebar_view() -> QuerySet:
     only when no language is chosen or no concept is left.
     """
     qs = current_dataset()
+    st.html(SIDEBAR_CSS)
     sb = st.sidebar
     sb.header("Data")
     sb.caption(f"**{markdown_escape(qs.name)}**: {qs.n_concepts:,} concepts x {qs.n_languages} languages")
@@ -57,7 +66,7 @@ def sidebar_view() -> QuerySet:
         None,
         options=list(qs.languages),
         format_func=appcore.language_label,
-        wrap=True,  # the chips wrap and the widget grows, instead of scrolling inside the narrow sidebar
+        wrap=True,  # the chips wrap onto more rows (SIDEBAR_CSS lets the widget grow with them)
         help="Every score and plot is recomputed for these languages.",
     )
     topics: list[str] = []
