@@ -404,6 +404,25 @@ def projection_settings(method: str, *, knn: int, t: int | None, n_landmark: int
     }
 
 
+DISTINCT_TOLERANCE = 1e-6
+"""Rows whose values agree after rounding to this fraction of ``max |X|`` count as one point."""
+
+
+def distinct_rows(X: np.ndarray, tolerance: float = DISTINCT_TOLERANCE) -> tuple[np.ndarray, np.ndarray]:
+    """``(keep, inverse)`` with ``X[keep][inverse] ~= X``: ``keep`` = the first row of each distinct
+    row of ``X`` (increasing), ``inverse[i]`` = the position in ``keep`` of row i's value; rows are
+    the same when ``round(X / (tolerance * max|X|))`` is. A projection of ``X[keep]`` drawn at
+    ``Y[inverse]`` puts identical vectors (e.g. out-of-vocabulary texts of a static model) on one
+    spot, and PHATE's graph never sees a zero distance (graphtools fails on some)."""
+    scale = float(np.max(np.abs(X))) if X.size else 0.0
+    key = np.round(X / (tolerance * scale)) if scale > 0 else np.zeros_like(X)
+    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first)  # distinct values in first-seen order
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return first[order], rank[inverse.ravel()]
+
+
 def fit_settings(method: str, settings: Mapping[str, Any], n_points: int) -> dict[str, Any]:
     """``settings`` for a view of ``n_points`` points: PHATE's ``knn`` lowered to ``n_points - 1``
     when the view is that small (one or two kept concepts), so it still draws; the rest as given."""

@@ -152,6 +152,18 @@ def test_colourings_by_language_concept_topic_and_metadata() -> None:
         appcore.colouring(qs, "size")
 
 
+def test_distinct_rows_keep_first_occurrences_in_order() -> None:
+    X = np.array([[3.0, 1.0], [1.0, 2.0], [3.0, 1.0], [0.0, 0.0], [1.0, 2.0]])
+    keep, inverse = appcore.distinct_rows(X)
+    assert keep.tolist() == [0, 1, 3] and inverse.tolist() == [0, 1, 0, 2, 1]
+    np.testing.assert_array_equal(X[keep][inverse], X)
+    assert appcore.distinct_rows(np.zeros((3, 2)))[0].tolist() == [0]
+    near = X + np.array([[0.0, 0.0], [0.0, 0.0], [2e-8, 0.0], [0.0, 0.0], [0.0, 0.0]])  # within 1e-6 * max|X|
+    assert [a.tolist() for a in appcore.distinct_rows(near)] == [[0, 1, 3], [0, 1, 0, 2, 1]]
+    plain = np.arange(6.0).reshape(3, 2)
+    assert [a.tolist() for a in appcore.distinct_rows(plain)] == [[0, 1, 2], [0, 1, 2]]
+
+
 def test_fit_settings_lowers_phate_knn_for_tiny_views() -> None:
     settings = appcore.projection_settings("phate", knn=5, t=None, n_landmark=500)
     assert appcore.fit_settings("phate", settings, 5) == {**settings, "knn": 4}

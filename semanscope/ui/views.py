@@ -66,17 +66,18 @@ def projection_controls() -> tuple[str, dict, int]:
 
 
 def projection(X: np.ndarray, method: str, settings: dict, seed: int, label: str) -> np.ndarray | None:
-    """3D projection through the shared cache, with a progress bar; None (message shown) on error
+    """3D projection of the distinct rows of ``X`` (:func:`appcore.distinct_rows`; identical rows
+    share a spot) through the shared cache, with a progress bar; None (message shown) on error
     or when there are too few points to project (:func:`appcore.projection_note`)."""
-    note = appcore.projection_note(X.shape[0])
+    keep, inverse = appcore.distinct_rows(X)
+    note = appcore.projection_note(keep.size)
     if note:
         st.info(note, icon=":material/info:")
         return None
     with guard(f"{METHOD_NAMES.get(method, method)} projection"), progress_bar(label) as bar:
-        fitted = appcore.fit_settings(method, settings, X.shape[0])
-        return project_cached(
-            X, method, 3, seed, cache=projection_cache(cache_dir(PROJECTIONS_SUBDIR)), progress=bar.message, **fitted
-        )
+        fitted = appcore.fit_settings(method, settings, keep.size)
+        cache = projection_cache(cache_dir(PROJECTIONS_SUBDIR))
+        return project_cached(X[keep], method, 3, seed, cache=cache, progress=bar.message, **fitted)[inverse]
     return None
 
 
