@@ -280,3 +280,30 @@ def test_one_concept_or_one_language_is_drawn_without_scores() -> None:
     assert [n_points(f) for f in figures(compare)] == [12] * 4
     table = compare.dataframe[0].value
     assert list(table["status"]) == ["unscored", "unscored"]
+
+
+def _selection_buttons(rows: list[int]) -> None:
+    import numpy as np
+
+    from semanscope import appcore
+    from semanscope.data.queryset import QuerySet
+    from semanscope.ui.scores import selection_actions
+
+    qs = QuerySet.from_rows("t", ("en", "de"), [(f"c{i}", [f"e{i}", f"d{i}"], None) for i in range(4)])
+    selection_actions(appcore.describe_selection(qs, np.asarray(rows)), qs)
+
+
+@pytest.mark.parametrize(
+    "rows, concepts, languages",
+    [
+        ([0], (False, "Show only these 1 concept(s)"), (False, "Show only these 1 language(s)")),
+        ([0, 3, 5, 7], (True, "covers all 4 concepts"), (True, "covers all 2 languages")),
+    ],
+)
+def test_selection_buttons_say_why(rows, concepts, languages) -> None:
+    at = AppTest.from_function(_selection_buttons, args=(rows,)).run()
+    clean(at)
+    for key, (disabled, help_text) in (("keep-concepts", concepts), ("keep-languages", languages)):
+        button = at.button(key=key)
+        assert button.disabled is disabled and help_text in button.help
+        assert "Scores need at least 3 concepts" in button.help or disabled
