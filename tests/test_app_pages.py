@@ -280,6 +280,9 @@ def test_one_concept_or_one_language_is_drawn_without_scores() -> None:
     assert [n_points(f) for f in figures(compare)] == [12] * 4
     table = compare.dataframe[0].value
     assert list(table["status"]) == ["unscored", "unscored"]
+    affinity = run_page("pages/3_Affinity.py", languages=["de"])
+    clean(affinity)
+    assert any("at least 2 languages (this view has 1)" in i.value for i in affinity.info)
 
 
 def _selection_buttons(rows: list[int]) -> None:
