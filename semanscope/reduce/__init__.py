@@ -4,7 +4,7 @@ PCA, spectral embedding, LLE), their cache, and several methods side by side."""
 from semanscope.reduce.cache import ProjectionCache, project_cached, projection_key
 from semanscope.reduce.compare import MethodRun, compare_methods
 from semanscope.reduce.projection import project
-from semanscope.reduce.settings import DEFAULTS, METHODS, available_methods, resolve_settings
+from semanscope.reduce.settings import DEFAULTS, METHODS, available_methods, resolve_settings, unavailable_methods
 
 __all__ = [
     "DEFAULTS",
@@ -17,4 +17,5 @@ __all__ = [
     "project_cached",
     "projection_key",
     "resolve_settings",
+    "unavailable_methods",
 ]
