@@ -12,13 +12,41 @@ import streamlit as st
 from semanscope import appcore
 from semanscope.paths import PROJECTIONS_SUBDIR
 from semanscope.plots import scatter3d
-from semanscope.reduce import available_methods, project_cached
+from semanscope.reduce import available_methods, project_cached, unavailable_methods
 from semanscope.ui.errors import guard
 from semanscope.ui.progress import progress_bar
 from semanscope.ui.resources import cache_dir, projection_cache
 from semanscope.ui.state import persistent
 
-METHOD_NAMES = {"phate": "PHATE", "pca": "PCA", "tsne": "t-SNE (slow)", "umap": "UMAP"}
+METHOD_NAMES = {
+    "phate": "PHATE",
+    "pca": "PCA",
+    "tsne": "t-SNE",
+    "umap": "UMAP",
+    "pacmap": "PaCMAP",
+    "trimap": "TriMap",
+    "isomap": "Isomap",
+    "mds": "MDS",
+    "kpca": "kernel PCA",
+    "spectral": "spectral embedding",
+    "lle": "LLE",
+}
+METHOD_HELP = (
+    "Every method runs on cosine geometry (unit rows) with the library's fast defaults; each "
+    "projection is cached. Isomap, MDS and kernel PCA hold an M x M matrix (at most 8,000 points); "
+    "Isomap, spectral embedding and LLE need a connected neighbour graph."
+)
+
+
+def method_label(method: str) -> str:
+    """Display name of a projection method (the key itself when unknown)."""
+    return METHOD_NAMES.get(method, method)
+
+
+def unavailable_note() -> str:
+    """One line naming the optional methods missing here and what each needs ("" when none is)."""
+    missing = unavailable_methods()
+    return "; ".join(f"{method_label(m)} {why}" for m, why in missing.items())
 
 
 def projection_controls() -> tuple[str, dict, int]:
@@ -32,8 +60,11 @@ def projection_controls() -> tuple[str, dict, int]:
             "proj_method",
             "phate",
             options=methods,
-            format_func=lambda m: METHOD_NAMES.get(m, m),
+            format_func=method_label,
+            help=METHOD_HELP,
         )
+        if note := unavailable_note():
+            st.caption(f"Not available here: {note}.")
         knn, t, landmarks = 5, None, None
         if method == "phate":
             defaults = appcore.PHATE_APP_SETTINGS
@@ -63,7 +94,7 @@ def projection_controls() -> tuple[str, dict, int]:
 
 def projection(X: np.ndarray, method: str, settings: dict, seed: int, label: str) -> np.ndarray | None:
     """3D projection through the shared cache, with a progress bar; None (message shown) on error."""
-    with guard(f"{METHOD_NAMES.get(method, method)} projection"), progress_bar(label) as bar:
+    with guard(f"{method_label(method)} projection"), progress_bar(label) as bar:
         return project_cached(
             X, method, 3, seed, cache=projection_cache(cache_dir(PROJECTIONS_SUBDIR)), progress=bar.message, **settings
         )
