@@ -38,9 +38,17 @@ METHOD_HELP = (
 )
 
 
+SLOW_METHODS = ("tsne", "trimap")  # >= 8 s for 1,800 points on one busy core (PHATE: about as long, but the default)
+
+
 def method_label(method: str) -> str:
     """Display name of a projection method (the key itself when unknown)."""
     return METHOD_NAMES.get(method, method)
+
+
+def method_choice_label(method: str) -> str:
+    """:func:`method_label` with "(slow)" for :data:`SLOW_METHODS`, for method pickers."""
+    return method_label(method) + (" (slow)" if method in SLOW_METHODS else "")
 
 
 def unavailable_note() -> str:
@@ -60,7 +68,7 @@ def projection_controls() -> tuple[str, dict, int]:
             "proj_method",
             "phate",
             options=methods,
-            format_func=method_label,
+            format_func=method_choice_label,
             help=METHOD_HELP,
         )
         if note := unavailable_note():
