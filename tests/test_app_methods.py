@@ -1,0 +1,165 @@
+"""The reducers in the app and the Compare methods page under ``AppTest``: every method in the
+projection picker, methods side by side with cost and quality, failures as one-line errors, and
+the KMeans clustering overlay. Fast settings as in ``test_app_pages.py`` (12 concepts x 6 languages)."""
+
+from __future__ import annotations
+
+import html
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("streamlit")
+from app_pages import CONCEPTS, fast_app, run_page  # noqa: E402
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from semanscope import appcore  # noqa: E402
+from semanscope.metrics.clustering import purity  # noqa: E402
+from semanscope.reduce import available_methods, unavailable_methods  # noqa: E402
+from semanscope.ui import state  # noqa: E402
+from semanscope.ui.clustering import cluster_color, cluster_labels  # noqa: E402
+from semanscope.ui.methods import default_methods  # noqa: E402
+from semanscope.ui.views import method_choice_label  # noqa: E402
+
+PAGE = "pages/5_Methods.py"
+TINY = b"id,en,fr\na,one,un\nb,two,deux\nc,three,trois\n"  # 3 concepts x 2 languages = 6 points
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fast_settings(tmp_path_factory):
+    with fast_app(tmp_path_factory.mktemp("semanscope-cache")):
+        yield
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return appcore.load_upload([("tiny.csv", TINY)]).queryset
+
+
+def clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def figures(at: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def point_traces(fig: dict) -> list[dict]:
+    return [t for t in fig["data"] if t.get("name") != "links"]
+
+
+# ---------------------------------------------------------------------- without Streamlit
+def test_default_methods_take_the_first_available_of_each_slot():
+    assert default_methods(["phate", "pca", "tsne", "umap", "pacmap"]) == ["phate", "pca", "umap"]
+    assert default_methods(["phate", "pca", "tsne", "pacmap"]) == ["phate", "pca", "pacmap"]
+    assert default_methods(["pca", "tsne"]) == ["pca", "tsne"]
+
+
+def test_cluster_labels_name_each_point_and_score_against_the_concepts():
+    rng = np.random.default_rng(0)
+    concept = np.repeat(np.arange(6), 4)
+    X = np.repeat(rng.normal(size=(6, 16)), 4, axis=0) + 0.01 * rng.normal(size=(24, 16))
+    ids = [f"q{c}" for c in concept]
+    labels, caption = cluster_labels(X, ids, 6)
+    assert labels[0] == "cluster 1" and set(labels) == {f"cluster {i}" for i in range(1, 7)}
+    assert purity(labels, ids) == 1.0
+    assert caption == "k-means, k = 6, on the embeddings (cosine): purity 1.000, inverse purity 1.000, ARI 1.000"
+    labels, caption = cluster_labels(X[:, :3], ids, 2, cosine=False)
+    assert set(labels) == {"cluster 1", "cluster 2"} and "projected coordinates" in caption
+    assert cluster_color("cluster 1") == cluster_color("cluster 25") != cluster_color("cluster 2")
+
+
+# ---------------------------------------------------------------------- projection picker (Explore)
+def test_projection_picker_offers_every_available_method_and_names_the_missing():
+    at = run_page("pages/1_Explore.py")
+    clean(at)
+    picker = at.sidebar.selectbox(key="w:proj_method")
+    assert list(picker.options) == [method_choice_label(m) for m in available_methods()]
+    assert {"PaCMAP", "Isomap", "MDS", "kernel PCA", "spectral embedding", "LLE"} <= set(picker.options)
+    notes = " ".join(c.value for c in at.sidebar.caption)
+    for method, why in unavailable_methods().items():
+        assert why in notes, method
+
+
+@pytest.mark.parametrize("method", ["isomap", "spectral", "lle", "kpca", "mds"])
+def test_explore_with_each_added_method(method: str) -> None:
+    at = run_page("pages/1_Explore.py", proj_method=method)
+    clean(at)
+    assert len(at.get("plotly_chart")) == 2
+
+
+def test_a_method_that_cannot_run_on_the_view_is_a_one_line_error(tiny) -> None:
+    at = run_page("pages/1_Explore.py", **{state.DATASET: tiny, "proj_method": "lle"})
+    assert not at.exception
+    assert len(at.error) == 1
+    message = html.unescape(at.error[0].value)  # markdown-escaped: n&#95;neighbors
+    assert message.startswith("LLE projection failed: lle: n_neighbors must be an integer between 4 and 5")
+    assert "\n" not in message and "Traceback" not in message
+
+
+# ---------------------------------------------------------------------- Compare methods
+def test_methods_page_shows_the_default_methods_with_cost_and_quality() -> None:
+    at = run_page(PAGE)
+    clean(at)
+    expected = default_methods(available_methods())
+    assert at.sidebar.multiselect(key="w:compare_methods").value == expected
+    assert [h.value for h in at.subheader][: len(expected)] == [
+        {"phate": "PHATE", "pca": "PCA", "pacmap": "PaCMAP", "umap": "UMAP", "tsne": "t-SNE"}[m] for m in expected
+    ]
+    assert len(figures(at)) == len(expected)
+    table = at.dataframe[0].value
+    assert list(table["status"]) == ["ok"] * len(expected)
+    assert table["kNN kept"].between(0, 1).all() and (table["seconds"] >= 0).all()
+    pca = table.set_index("method").loc["PCA", "kNN kept"]
+    assert pca > 10 / (CONCEPTS * 6 - 1)  # better than a random layout
+
+
+def test_methods_page_uses_one_camera_for_every_method() -> None:
+    at = run_page(PAGE, compare_methods=["pca", "spectral"])
+    at.selectbox(key="w:camera_preset").set_value("top (x-y plane)").run()
+    clean(at)
+    expected = appcore.camera_from_view(*appcore.CAMERA_PRESETS["top (x-y plane)"])
+    eyes = [fig["layout"]["scene"]["camera"]["eye"] for fig in figures(at)]
+    assert len(eyes) == 2
+    for eye in eyes:
+        assert eye == pytest.approx(expected["eye"], abs=0.05)
+
+
+def test_methods_page_failure_of_one_method_is_one_line_and_the_others_show(tiny) -> None:
+    at = run_page(PAGE, **{state.DATASET: tiny, "compare_methods": ["pca", "lle"]})
+    assert not at.exception
+    assert len(at.error) == 1
+    assert html.unescape(at.error[0].value).startswith("LLE projection failed: lle: n_neighbors")
+    assert len(figures(at)) == 1
+    table = at.dataframe[0].value
+    assert list(table["status"]) == ["ok", "failed"] and "n_neighbors" in table["error"].iloc[1]
+
+
+def test_methods_page_without_methods_says_what_to_do() -> None:
+    at = run_page(PAGE, compare_methods=["pca"])
+    at.sidebar.multiselect(key="w:compare_methods").set_value([]).run()
+    clean(at)
+    assert any("Choose one or more projection methods" in i.value for i in at.info)
+
+
+def test_kmeans_overlay_colours_by_cluster_with_purity_and_ari() -> None:
+    at = run_page(PAGE, compare_methods=["pca", "spectral"])
+    at.sidebar.checkbox(key="w:kmeans_on").check().run()
+    clean(at)
+    text = " ".join(m.value for m in at.markdown)
+    assert f"k-means, k = {CONCEPTS}, on the embeddings (cosine): purity" in text and "ARI" in text
+    assert any("ARI: agreement of clusters with concepts" in c.value for c in at.caption)
+    figs = figures(at)
+    names = [[t["name"] for t in point_traces(fig)] for fig in figs]
+    assert names[0] == names[1] and sorted(names[0]) == sorted(f"cluster {i}" for i in range(1, CONCEPTS + 1))
+    assert figs[0]["layout"]["legend"]["title"]["text"] == "KMeans cluster"
+    assert point_traces(figs[0])[0]["marker"]["color"] == cluster_color("cluster 1")
+    # k chosen by the user, clusters of each projection as drawn
+    at.sidebar.number_input(key="w:kmeans_k").set_value(3).run()
+    at.sidebar.radio(key="w:kmeans_space").set_value("projection").run()
+    clean(at)
+    assert [len(point_traces(fig)) for fig in figures(at)] == [3, 3]
+    captions = [c.value for c in at.caption if c.value.startswith("k-means, k = 3, on the projected coordinates")]
+    assert len(captions) == 2
