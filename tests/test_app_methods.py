@@ -5,14 +5,13 @@ the KMeans clustering overlay. Fast settings as in ``test_app_pages.py`` (12 con
 from __future__ import annotations
 
 import html
-import json
 
 import numpy as np
 import pytest
 
 pytest.importorskip("streamlit")
 from app_pages import CONCEPTS, fast_app, run_page  # noqa: E402
-from streamlit.testing.v1 import AppTest  # noqa: E402
+from test_app_pages import clean, figures  # noqa: E402
 
 from semanscope import appcore  # noqa: E402
 from semanscope.metrics.clustering import purity  # noqa: E402
@@ -35,15 +34,6 @@ def fast_settings(tmp_path_factory):
 @pytest.fixture(scope="module")
 def tiny():
     return appcore.load_upload([("tiny.csv", TINY)]).queryset
-
-
-def clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def figures(at: AppTest) -> list[dict]:
-    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
 
 
 def point_traces(fig: dict) -> list[dict]:
@@ -117,14 +107,12 @@ def test_methods_page_shows_the_default_methods_with_cost_and_quality() -> None:
 
 
 def test_methods_page_uses_one_camera_for_every_method() -> None:
-    at = run_page(PAGE, compare_methods=["pca", "spectral"])
-    at.selectbox(key="w:camera_preset").set_value("top (x-y plane)").run()
+    view = {"cam_elev": 30.0, "cam_azim": -60.0, "cam_dist": 2.5}  # the sidebar camera, as Explore left it
+    at = run_page(PAGE, compare_methods=["pca", "spectral"], **view)
     clean(at)
-    expected = appcore.camera_from_view(*appcore.CAMERA_PRESETS["top (x-y plane)"])
-    eyes = [fig["layout"]["scene"]["camera"]["eye"] for fig in figures(at)]
-    assert len(eyes) == 2
-    for eye in eyes:
-        assert eye == pytest.approx(expected["eye"], abs=0.05)
+    expected = appcore.camera_from_view(*view.values())["eye"]
+    cameras = [fig["layout"]["scene"]["camera"]["eye"] for fig in figures(at)]
+    assert len(cameras) == 2 and all(eye == pytest.approx(expected, abs=1e-6) for eye in cameras)
 
 
 def test_methods_page_failure_of_one_method_is_one_line_and_the_others_show(tiny) -> None:
