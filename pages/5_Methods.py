@@ -8,7 +8,7 @@ from semanscope.plots.tables import markdown_escape
 from semanscope.ui.clustering import CLUSTERS_EXPLAINED, cached_cluster_labels, cluster_controls, cluster_view
 from semanscope.ui.dataset import sidebar_view
 from semanscope.ui.downloads import figure_downloads, scatter_vector, table_downloads
-from semanscope.ui.errors import page, run_page, show_error
+from semanscope.ui.errors import guard, page, run_page, show_error
 from semanscope.ui.methods import QUALITY_EXPLAINED, method_controls, method_runs, method_summary
 from semanscope.ui.runs import model_picker, model_run, show_notes
 from semanscope.ui.views import camera_controls, display_controls, method_label, scatter_view, with_camera
@@ -41,9 +41,10 @@ def main() -> None:
     runs = method_runs(run.embeddings, methods, seed)
     labels, caption = None, ""
     if clusters is not None and clusters.on_embeddings:
-        labels, caption = cached_cluster_labels(run.embeddings, pts.concept_ids, clusters.k, seed)
-        st.markdown(f"**Clusters**: {caption}")
-        st.caption(CLUSTERS_EXPLAINED)
+        with guard("KMeans clustering"):
+            labels, caption = cached_cluster_labels(run.embeddings, pts.concept_ids, clusters.k, seed)
+            st.markdown(f"**Clusters**: {caption}")
+            st.caption(CLUSTERS_EXPLAINED)
 
     per_row = min(len(runs), 3)
     items = list(runs.values())
@@ -58,8 +59,10 @@ def main() -> None:
                 Y = method_run.coords
                 title = f"{run.key} ({name})"
                 if clusters is not None and not clusters.on_embeddings:
-                    labels, caption = cached_cluster_labels(Y, pts.concept_ids, clusters.k, seed, cosine=False)
-                    st.caption(caption)
+                    labels = None
+                    with guard(f"KMeans clustering of the {name} projection"):
+                        labels, caption = cached_cluster_labels(Y, pts.concept_ids, clusters.k, seed, cosine=False)
+                        st.caption(caption)
                 fig = (
                     scatter_view(Y, pts, style, title) if labels is None else cluster_view(Y, pts, labels, style, title)
                 )

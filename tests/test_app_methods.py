@@ -16,7 +16,7 @@ from test_app_pages import clean, figures  # noqa: E402
 from semanscope import appcore  # noqa: E402
 from semanscope.metrics.clustering import purity  # noqa: E402
 from semanscope.reduce import available_methods, unavailable_methods  # noqa: E402
-from semanscope.ui import state  # noqa: E402
+from semanscope.ui import clustering, state  # noqa: E402
 from semanscope.ui.clustering import cluster_color, cluster_labels  # noqa: E402
 from semanscope.ui.methods import default_methods  # noqa: E402
 from semanscope.ui.views import method_choice_label  # noqa: E402
@@ -151,3 +151,14 @@ def test_kmeans_overlay_colours_by_cluster_with_purity_and_ari() -> None:
     assert [len(point_traces(fig)) for fig in figures(at)] == [3, 3]
     captions = [c.value for c in at.caption if c.value.startswith("k-means, k = 3, on the projected coordinates")]
     assert len(captions) == 2
+
+
+def test_kmeans_failure_is_a_message_and_the_views_stay(monkeypatch) -> None:
+    def broken(*args, **kwargs):
+        raise ValueError("k-means broke")
+
+    monkeypatch.setattr(clustering, "cluster_concepts", broken)
+    at = run_page(PAGE, compare_methods=["pca"], kmeans_on=True, kmeans_k=7)  # k not cached by another test
+    assert not at.exception
+    assert [e.value for e in at.error] == ["KMeans clustering failed: k-means broke"]
+    assert [t["name"] for t in point_traces(figures(at)[0])][0] == "en"  # coloured by language instead
