@@ -36,7 +36,8 @@ def main() -> None:
     show_notes(run)
     st.caption(
         f"{markdown_escape(run.name)} ({run.family}) on **{markdown_escape(qs.name)}**: the same "
-        f"{qs.n_concepts} concepts in {', '.join(qs.languages)} for every method; one camera (sidebar) for all views."
+        f"{qs.n_concepts} concepts in {markdown_escape(', '.join(qs.languages))} for every method; "
+        "one camera (sidebar) for all views."
     )
     runs = method_runs(run.embeddings, methods, seed)
     labels, caption = None, ""
