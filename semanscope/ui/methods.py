@@ -18,7 +18,7 @@ from semanscope.ui.state import persistent
 from semanscope.ui.views import METHOD_HELP, method_choice_label, method_label, unavailable_note
 
 KNN = 10  # neighbours of the kNN-preservation score
-# PHATE and PCA, then the first fast neighbour embedding here (t-SNE costs ~17 s for 1,800 points)
+# PHATE and PCA, then the first fast neighbour embedding here (t-SNE costs ~16 s for 1,800 points)
 DEFAULT_CHOICE: tuple[tuple[str, ...], ...] = (("phate",), ("pca",), ("umap", "pacmap", "tsne"))
 QUALITY_EXPLAINED = (
     f"kNN kept: share of each point's {KNN} nearest neighbours in the embeddings (cosine) that are also "
