@@ -19,7 +19,7 @@ import pandas as pd
 
 from semanscope.reduce.cache import ProjectionCache, project_cached
 from semanscope.reduce.projection import project
-from semanscope.reduce.quality import knn_preservation
+from semanscope.reduce.quality import cosine_neighbours, kept_share
 from semanscope.reduce.settings import ProjectionProgress
 
 
@@ -99,15 +99,18 @@ def _stage(progress: ProjectionProgress | None, index: int, count: int) -> Proje
 def method_table(runs: Mapping[str, MethodRun], X: np.ndarray, k: int = 10) -> pd.DataFrame:
     """One row per run of ``X``: ``method``, ``status`` ("ok" / "failed"), ``seconds`` (wall time;
     a projection loaded from the cache costs ~0), ``kNN kept`` (kNN preservation at
-    ``min(k, M - 1)`` neighbours, :func:`~semanscope.reduce.quality.knn_preservation`; NaN for a
-    failed run) and ``error``."""
-    k = min(k, np.asarray(X).shape[0] - 1)
+    ``min(k, M - 1)`` neighbours, :func:`~semanscope.reduce.quality.knn_preservation`, the
+    embeddings' neighbours found once for all runs; NaN for a failed run) and ``error``."""
+    drawn = any(run.coords is not None for run in runs.values())
+    neighbours = cosine_neighbours(X, min(k, np.asarray(X).shape[0] - 1)) if drawn else None  # once for all runs
     rows = [
         {
             "method": run.method,
             "status": "ok" if run.ok else "failed",
             "seconds": run.seconds,
-            "kNN kept": knn_preservation(X, run.coords, k) if run.coords is not None else float("nan"),
+            "kNN kept": float("nan")
+            if neighbours is None or run.coords is None
+            else kept_share(neighbours, run.coords),
             "error": run.error or "",
         }
         for run in runs.values()

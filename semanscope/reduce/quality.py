@@ -43,15 +43,30 @@ def shared_counts(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (both[:, 1:] == both[:, :-1]).sum(axis=1)
 
 
+def cosine_neighbours(X: np.ndarray, k: int) -> np.ndarray:
+    """(M, k) ``N_k^X``: the ``k`` nearest other rows of each row of ``X`` by cosine similarity."""
+    return nearest_others(l2_normalize_rows(np.asarray(X, dtype=np.float64)), k, algorithm="brute")
+
+
+def kept_share(neighbours: np.ndarray, Y: np.ndarray) -> float:
+    """``Q_k`` of projection ``Y`` (M, c) given the embeddings' neighbours ``neighbours`` (M, k) from
+    :func:`cosine_neighbours` (computed once for several projections of the same embeddings)."""
+    m, k = neighbours.shape
+    Y = np.asarray(Y, dtype=np.float64)
+    if Y.ndim != 2 or Y.shape[0] != m:
+        raise ValueError(f"embeddings and projection need one row per point; got {m} rows and shape {Y.shape}")
+    if not np.isfinite(Y).all():
+        raise ValueError("the projection contains NaN or infinite values")
+    return float(shared_counts(neighbours, nearest_others(Y, k)).sum() / (m * k))
+
+
 def knn_preservation(X: np.ndarray, Y: np.ndarray, k: int = 10) -> float:
     """``Q_k`` of projection ``Y`` (M, c) of embeddings ``X`` (M, d) (module docstring); ``1 <= k < M``."""
-    X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
-    if X.ndim != 2 or Y.ndim != 2 or X.shape[0] != Y.shape[0]:
-        raise ValueError(f"embeddings and projection need one row per point; got shapes {X.shape} and {Y.shape}")
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"embeddings must be a 2-D array; got shape {X.shape}")
+    if not np.isfinite(X).all():
+        raise ValueError("embeddings contain NaN or infinite values")
     m = X.shape[0]
     k = check_int("knn_preservation", "k", k, 1, m - 1, f" (fewer than the {m} points)")
-    if not (np.isfinite(X).all() and np.isfinite(Y).all()):
-        raise ValueError("embeddings or projection contain NaN or infinite values")
-    high = nearest_others(l2_normalize_rows(X), k, algorithm="brute")
-    low = nearest_others(Y, k)
-    return float(shared_counts(high, low).sum() / (m * k))
+    return kept_share(cosine_neighbours(X, k), Y)
