@@ -12,10 +12,10 @@ from semanscope.ui.runs import model_picker, model_run, show_notes
 from semanscope.ui.scores import metric_picker, score_metrics, selection_actions, show_scores_note
 from semanscope.ui.state import persistent
 from semanscope.ui.views import (
-    METHOD_NAMES,
     PLOT_CONFIG,
     camera_controls,
     display_controls,
+    method_label,
     projection,
     projection_controls,
     scatter_view,
@@ -52,7 +52,7 @@ def main() -> None:
     sample = appcore.plot_sample(qs, style.sample, seed, include=matches)
     view, marked = sample.view, appcore.search_rows(sample.view, matches)
     st.caption(appcore.sample_note(qs, sample, len(matches)))
-    method_name = METHOD_NAMES.get(method, method)
+    method_name = method_label(method)
     n_points = sample.rows.size
     Y = projection(run.embeddings[sample.rows], method, settings, seed, f"{method_name} of {n_points:,} points")
     if Y is None:

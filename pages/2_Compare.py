@@ -15,10 +15,10 @@ from semanscope.ui.runs import model_picker, model_runs
 from semanscope.ui.scores import metric_picker, score_metrics, selection_actions, show_scores_note
 from semanscope.ui.state import keep
 from semanscope.ui.views import (
-    METHOD_NAMES,
     PLOT_CONFIG,
     camera_controls,
     display_controls,
+    method_label,
     projection,
     projection_controls,
     scatter_view,
@@ -53,7 +53,7 @@ def main() -> None:
     sample = appcore.plot_sample(qs, style.sample, seed, include=matches)
     view, marked = sample.view, appcore.search_rows(sample.view, matches)
     st.caption(appcore.sample_note(qs, sample, len(matches)))
-    method_name = METHOD_NAMES.get(method, method)
+    method_name = method_label(method)
     coords = {}
     for run in drawn:
         Y = projection(run.embeddings[sample.rows], method, settings, seed, f"{method_name} for {run.key}")

@@ -12,6 +12,7 @@ from semanscope.metrics.clustering import (
     adjusted_rand_index,
     cluster_concepts,
     contingency,
+    default_k,
     kmeans_labels,
     purity,
 )
@@ -96,6 +97,9 @@ def test_kmeans_on_unit_vectors_finds_the_concepts_whatever_the_row_lengths():
     X, concept = concepts_on_the_sphere()
     result = cluster_concepts(X, concept, k=12, seed=0, n_init=4)
     assert result.purity == 1.0 and result.inverse_purity == 1.0 and result.ari == pytest.approx(1.0)
+    assert result.summary() == (
+        "k-means, k = 12, on the embeddings (cosine): purity 1.000, inverse purity 1.000, ARI 1.000"
+    )
     raw = cluster_concepts(X, concept, k=12, seed=0, n_init=4, cosine=False)  # row lengths dominate
     assert raw.ari < 0.5
 
@@ -125,3 +129,10 @@ def test_cluster_concepts_checks_the_labels():
     bad[0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         cluster_concepts(bad, concept, k=3)
+
+
+@pytest.mark.parametrize(
+    ("concepts", "points", "cap", "k"), [(12, 72, 24, 12), (300, 1800, 24, 24), (5, 3, 24, 3), (0, 0, 24, 1)]
+)
+def test_default_k_is_one_cluster_per_concept_capped(concepts, points, cap, k):
+    assert default_k(concepts, points, cap) == k

@@ -11,7 +11,15 @@ import pytest
 from test_reduce import clustered
 
 import semanscope.reduce.settings as settings_mod
-from semanscope.reduce import ProjectionCache, available_methods, compare_methods, project, resolve_settings
+from semanscope.reduce import (
+    METHODS,
+    ProjectionCache,
+    available_methods,
+    compare_methods,
+    project,
+    resolve_settings,
+    unavailable_methods,
+)
 from semanscope.reduce.manifold import euclidean_matrix, kernel_embedding, pca, smacof
 from semanscope.reduce.projection import capped_threads, l2_normalize_rows
 
@@ -239,6 +247,8 @@ def test_available_methods_follow_importable_packages(monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "faiss" else real(name))
     assert "pacmap" not in available_methods() and "isomap" in available_methods()
+    assert unavailable_methods()["pacmap"] == "needs the pacmap package (pip install pacmap)"
+    assert set(unavailable_methods()) | set(available_methods()) == set(METHODS)
     with pytest.raises(ValueError, match=r"pacmap needs the pacmap package \(pip install pacmap\)"):
         resolve_settings("pacmap", 50)
 

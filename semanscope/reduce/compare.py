@@ -3,7 +3,8 @@
 :func:`compare_methods` runs each method in turn through the projection cache and returns one
 :class:`MethodRun` per method, in the order asked. A method that fails (a missing package, a
 setting out of range, a disconnected neighbour graph, too many points for MDS, ...) becomes a
-run with ``error`` set and no coordinates; the other methods still run.
+run with ``error`` set and no coordinates; the other methods still run. :func:`method_table`
+sums the runs up: cost (seconds) and quality (kNN preservation, :mod:`semanscope.reduce.quality`).
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from semanscope.reduce.cache import ProjectionCache, project_cached
 from semanscope.reduce.projection import project
+from semanscope.reduce.quality import cosine_neighbours, kept_share
 from semanscope.reduce.settings import ProjectionProgress
 
 
@@ -91,3 +94,25 @@ def _stage(progress: ProjectionProgress | None, index: int, count: int) -> Proje
         progress(f"[{index + 1}/{count}] {message}", (index + min(max(fraction, 0.0), 1.0)) / count)
 
     return report
+
+
+def method_table(runs: Mapping[str, MethodRun], X: np.ndarray, k: int = 10) -> pd.DataFrame:
+    """One row per run of ``X``: ``method``, ``status`` ("ok" / "failed"), ``seconds`` (wall time;
+    a projection loaded from the cache costs ~0), ``kNN kept`` (kNN preservation at
+    ``min(k, M - 1)`` neighbours, :func:`~semanscope.reduce.quality.knn_preservation`, the
+    embeddings' neighbours found once for all runs; NaN for a failed run) and ``error``."""
+    drawn = any(run.coords is not None for run in runs.values())
+    neighbours = cosine_neighbours(X, min(k, np.asarray(X).shape[0] - 1)) if drawn else None  # once for all runs
+    rows = [
+        {
+            "method": run.method,
+            "status": "ok" if run.ok else "failed",
+            "seconds": run.seconds,
+            "kNN kept": float("nan")
+            if neighbours is None or run.coords is None
+            else kept_share(neighbours, run.coords),
+            "error": run.error or "",
+        }
+        for run in runs.values()
+    ]
+    return pd.DataFrame(rows, columns=["method", "status", "seconds", "kNN kept", "error"])

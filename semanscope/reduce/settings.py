@@ -103,6 +103,13 @@ def available_methods() -> tuple[str, ...]:
     )
 
 
+def unavailable_methods() -> dict[str, str]:
+    """Optional methods whose modules are missing here, each with the reason:
+    ``{method: "needs the <package> package (pip install <package>)"}``, in :data:`METHODS` order."""
+    usable = available_methods()
+    return {m: f"needs the {PACKAGES[m]} package (pip install {PACKAGES[m]})" for m in METHODS if m not in usable}
+
+
 # ---------------------------------------------------------------------- checks
 def is_int(v: Any) -> bool:
     return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
@@ -241,11 +248,9 @@ def resolve_settings(method: str, n_points: int, settings: Mapping[str, Any] | N
     """
     if method not in METHODS:
         raise ValueError(f"unknown projection method {method!r}; choose one of {list(METHODS)}")
-    if method not in available_methods():
-        raise ValueError(
-            f"{method} needs the {PACKAGES[method]} package (pip install {PACKAGES[method]}); "
-            f"available: {list(available_methods())}"
-        )
+    missing = unavailable_methods()
+    if method in missing:
+        raise ValueError(f"{method} {missing[method]}; available: {list(available_methods())}")
     if method in DENSE_METHODS and n_points > MAX_DENSE_POINTS:
         mb = n_points * n_points * 8 / 2**20
         raise ValueError(

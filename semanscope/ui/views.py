@@ -15,14 +15,53 @@ from semanscope import appcore
 from semanscope.data.queryset import QuerySet
 from semanscope.paths import PROJECTIONS_SUBDIR
 from semanscope.plots import scatter2d, scatter3d
+from semanscope.plots.scatter import Colouring
 from semanscope.plots.tables import markdown_escape
-from semanscope.reduce import available_methods, project_cached
+from semanscope.reduce import available_methods, project_cached, unavailable_methods
 from semanscope.ui.errors import guard
 from semanscope.ui.progress import progress_bar
 from semanscope.ui.resources import cache_dir, projection_cache
 from semanscope.ui.state import persistent
 
-METHOD_NAMES = {"phate": "PHATE", "pca": "PCA", "tsne": "t-SNE (slow)", "umap": "UMAP"}
+METHOD_NAMES = {
+    "phate": "PHATE",
+    "pca": "PCA",
+    "tsne": "t-SNE",
+    "umap": "UMAP",
+    "pacmap": "PaCMAP",
+    "trimap": "TriMap",
+    "isomap": "Isomap",
+    "mds": "MDS",
+    "kpca": "kernel PCA",
+    "spectral": "spectral embedding",
+    "lle": "LLE",
+}
+METHOD_HELP = (
+    "Every method runs on cosine geometry (unit rows) with the library's fast defaults; each "
+    "projection is cached. Isomap, MDS and kernel PCA hold an M x M matrix (at most 8,000 points); "
+    "Isomap, spectral embedding and LLE need a connected neighbour graph."
+)
+
+
+# bench/bench_reduce.py, 1,800 points x 384 d, load 1.3: t-SNE 16 s median; every other method <= 8 s
+# (PHATE with no landmarks 7.9, TriMap 4.8, LLE 1.1, the rest < 1 s)
+SLOW_METHODS = ("tsne",)
+
+
+def method_label(method: str) -> str:
+    """Display name of a projection method (the key itself when unknown)."""
+    return METHOD_NAMES.get(method, method)
+
+
+def method_choice_label(method: str) -> str:
+    """:func:`method_label` with "(slow)" for :data:`SLOW_METHODS`, for method pickers."""
+    return method_label(method) + (" (slow)" if method in SLOW_METHODS else "")
+
+
+def unavailable_note() -> str:
+    """One line naming the optional methods missing here and what each needs ("" when none is)."""
+    missing = unavailable_methods()
+    return "; ".join(f"{method_label(m)} {why}" for m, why in missing.items())
 
 
 def projection_controls() -> tuple[str, dict, int]:
@@ -36,8 +75,11 @@ def projection_controls() -> tuple[str, dict, int]:
             "proj_method",
             "phate",
             options=methods,
-            format_func=lambda m: METHOD_NAMES.get(m, m),
+            format_func=method_choice_label,
+            help=METHOD_HELP,
         )
+        if note := unavailable_note():
+            st.caption(f"Not available here: {note}.")
         knn, t, landmarks = 5, None, None
         if method == "phate":
             defaults = appcore.PHATE_APP_SETTINGS
@@ -74,7 +116,7 @@ def projection(X: np.ndarray, method: str, settings: dict, seed: int, label: str
     if note:
         st.info(note, icon=":material/info:")
         return None
-    with guard(f"{METHOD_NAMES.get(method, method)} projection"), progress_bar(label) as bar:
+    with guard(f"{method_label(method)} projection"), progress_bar(label) as bar:
         fitted = appcore.fit_settings(method, settings, keep.size)
         cache = projection_cache(cache_dir(PROJECTIONS_SUBDIR))
         return project_cached(X[keep], method, 3, seed, cache=cache, progress=bar.message, **fitted)[inverse]
@@ -105,17 +147,19 @@ def scatter_view(
     *,
     highlight: np.ndarray | None = None,
     marked: np.ndarray | None = None,
+    colouring: Colouring | None = None,
 ) -> go.Figure:
     """The app's view of the points of ``qs`` at ``coords``: 3D (M, 3) or the linked 2D view
     (M, 2, markers twice as large), in the sidebar's ``style``; ``highlight``: row ids drawn
-    larger (a 2D selection), ``marked``: row ids ringed (search matches)."""
+    larger (a 2D selection), ``marked``: row ids ringed (search matches), ``colouring``: instead
+    of the style's colour-by (e.g. KMeans clusters)."""
     pts = appcore.points(qs)
     options: dict[str, Any] = dict(
         links=style.links,
         opacity=style.opacity,
         highlight=highlight,
         marked=marked,
-        colouring=appcore.colouring(qs, style.colour_by),
+        colouring=colouring or appcore.colouring(qs, style.colour_by),
         text_labels=pts.texts if style.labels else None,
         label_chars=style.label_chars,
         label_size=style.label_size,
