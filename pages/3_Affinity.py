@@ -10,7 +10,7 @@ from semanscope.ui.dataset import sidebar_view
 from semanscope.ui.downloads import figure_downloads, table_downloads
 from semanscope.ui.errors import page, run_page
 from semanscope.ui.runs import model_picker, model_runs
-from semanscope.ui.scores import degradation_section, metric_picker, sa_chart
+from semanscope.ui.scores import degradation_section, metric_picker, sa_chart, show_scores_note
 
 page("Affinity")
 
@@ -24,6 +24,7 @@ def main() -> None:
         st.info("Choose one or more models in the sidebar.")
         return
     runs = model_runs(keys, qs)
+    show_scores_note(qs)
     ok = [r for r in runs if r.ok]
     if not ok:
         return

@@ -84,6 +84,7 @@ def main() -> None:
             on_click=load_files,
             args=(None if fmt == "auto" else fmt, pivot),
             disabled=not st.session_state.get(UPLOAD),
+            help="Load the chosen file(s) as the data of every page (choose a file above first).",
             key="load-upload",
         )
     with typed:

@@ -21,15 +21,19 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from semanscope.data.assemble import LoadResult
+from semanscope.data.languages import language_name
 from semanscope.data.loaders import QuerySetError, load_queryset, safe_upload_name
 from semanscope.data.queryset import QuerySet
 from semanscope.degradation import Gap, language_pairs, pair_label
 from semanscope.models.registry import DEFAULT_COMPARISON, ModelInfo
+from semanscope.plots.palette import language_color
+from semanscope.plots.scatter import Colouring, group_colors
 from semanscope.report import role_of
 from semanscope.study import ALL, Degradation, ModelRun, select_queryset
 
@@ -82,6 +86,12 @@ def default_max_concepts(environ: Mapping[str, str] = os.environ) -> int | None:
     return value
 
 
+SCORE_MIN_CONCEPTS = 3
+"""Concepts the scores need: SA's between-concept dispersion H and the bootstrap over concepts."""
+SCORE_MIN_LANGUAGES = 2
+"""Languages the scores need: SA and retrieval compare the translations of a concept."""
+
+
 def select(
     qs: QuerySet,
     languages: Sequence[str],
@@ -93,17 +103,44 @@ def select(
 ) -> QuerySet:
     """The view every page shows: ``qs`` restricted to ``concept_ids`` (when given), then to
     ``languages`` and ``topics``, complete concepts only, at most ``max_concepts`` of them drawn
-    with ``seed`` (:func:`semanscope.study.select_queryset`). :class:`AppError` says what is
-    missing when fewer than 2 languages or 3 concepts remain."""
-    if len(set(languages)) < 2:
-        raise AppError(f"choose at least 2 languages (chosen: {', '.join(languages) or 'none'})")
+    with ``seed`` (:func:`semanscope.study.select_queryset`). Any view with at least one language
+    and one concept is allowed (the pages draw it; :func:`scores_note` says when it is too small
+    for scores); :class:`AppError` says what is missing otherwise."""
+    if not languages:
+        raise AppError("choose at least 1 language")
     base = qs
     if concept_ids is not None:
         base = qs.subset(concept_ids=concept_ids, complete_only=False)
     try:
-        return select_queryset(base, languages=languages, topics=topics or None, max_concepts=max_concepts, seed=seed)
+        return select_queryset(
+            base,
+            languages=languages,
+            topics=topics or None,
+            max_concepts=max_concepts,
+            seed=seed,
+            min_concepts=1,
+            min_languages=1,
+        )
     except ValueError as exc:
         raise AppError(str(exc)) from None
+
+
+def scores_note(qs: QuerySet) -> str:
+    """Why the view ``qs`` has no scores ("" when it can have them): Semantic Affinity, retrieval
+    (P@1, MRR) and their bootstrap CIs need at least :data:`SCORE_MIN_CONCEPTS` concepts in at
+    least :data:`SCORE_MIN_LANGUAGES` languages."""
+    missing = []
+    if qs.n_concepts < SCORE_MIN_CONCEPTS:
+        missing.append(f"at least {SCORE_MIN_CONCEPTS} concepts (this view has {qs.n_concepts})")
+    if qs.n_languages < SCORE_MIN_LANGUAGES:
+        missing.append(f"at least {SCORE_MIN_LANGUAGES} languages (this view has {qs.n_languages})")
+    if not missing:
+        return ""
+    return (
+        "No scores for this view: Semantic Affinity, P@1, MRR and their 95% CIs need "
+        + " and ".join(missing)
+        + ". The points are drawn; add concepts or languages in the sidebar for scores."
+    )
 
 
 def queryset_key(qs: QuerySet) -> str:
@@ -196,6 +233,130 @@ def points(qs: QuerySet) -> Points:
     return Points(items.texts, [qs.languages[j] for j in items.lang], [qs.ids[i] for i in items.concept])
 
 
+PROJECTION_MIN_POINTS = 5
+"""Points a 3D projection needs (:func:`semanscope.reduce.settings.check_input`: n_components + 2)."""
+
+
+def projection_note(n_points: int) -> str:
+    """Why ``n_points`` cannot be drawn ("" when they can): too few for a 3D projection."""
+    if n_points >= PROJECTION_MIN_POINTS:
+        return ""
+    return (
+        f"Nothing to draw: a 3D projection needs at least {PROJECTION_MIN_POINTS} points and this view has "
+        f"{n_points}. Add concepts or languages in the sidebar."
+    )
+
+
+def language_label(code: str) -> str:
+    """``"de"`` -> ``"de - German"`` (the code alone when the name is unknown)."""
+    try:
+        return f"{code} - {language_name(code)}"
+    except ValueError:
+        return code
+
+
+DEFAULT_SAMPLE = 30
+"""Concepts drawn by default when a view has more: 30 concepts x 6 languages keep labels readable."""
+
+
+@dataclass(frozen=True)
+class PlotSample:
+    """The concepts a page draws: ``view`` (a sub-view of the selection, its concepts in the
+    selection's order), ``rows`` (its points as rows of the selection's ``items()``, so
+    ``X[rows]`` are its embeddings) and ``added`` (concepts added because a search matched them)."""
+
+    view: QuerySet
+    rows: np.ndarray
+    added: int
+
+
+def plot_sample(qs: QuerySet, n: int, seed: int = 0, include: Sequence[str] = ()) -> PlotSample:
+    """At most ``n`` concepts of ``qs`` (0 = all) drawn without replacement by
+    ``np.random.default_rng(seed)``, plus the concepts ``include`` (e.g. search matches) that the
+    draw missed; the same ``(qs, n, seed)`` gives the same sample in every view of a page."""
+    if n < 0:
+        raise AppError(f"the sample size must be >= 0 (0 = all), got {n}")
+    keep = np.ones(qs.n_concepts, dtype=bool)
+    if 0 < n < qs.n_concepts:
+        keep[:] = False
+        keep[np.random.default_rng(seed).choice(qs.n_concepts, n, replace=False)] = True
+    wanted = set(include)
+    extra = np.array([cid in wanted for cid in qs.ids], dtype=bool) & ~keep
+    keep |= extra
+    view = qs.subset(concept_ids=[cid for cid, k in zip(qs.ids, keep, strict=True) if k], complete_only=False)
+    rows = np.flatnonzero(keep[qs.items().concept])  # concept-major rows: the sub-view's items() order
+    return PlotSample(view, rows.astype(np.int64), int(extra.sum()))
+
+
+def sample_note(qs: QuerySet, sample: PlotSample, n_matches: int = 0) -> str:
+    """One line on what the plots show: all concepts of the view, or how many of them (scores use
+    all), and how many concepts the search matched (and added to the sample)."""
+    shown = sample.view.n_concepts
+    if shown == qs.n_concepts and not sample.added:
+        text = f"Plots: all {shown} concepts of the view."
+    else:
+        text = f"Plots: {shown} of {qs.n_concepts} concepts (a seeded sample); scores use all {qs.n_concepts}."
+    if n_matches:
+        text += f" {n_matches} concept(s) match the search (ringed)"
+        text += f", {sample.added} of them added to the sample." if sample.added else "."
+    return text
+
+
+def search_concepts(qs: QuerySet, query: str) -> tuple[str, ...]:
+    """Ids of the concepts whose id or any text (any language, any alternative) contains ``query``,
+    case-insensitively (``str.casefold``), in ``qs`` order; () for a blank query."""
+    needle = query.strip().casefold()
+    if not needle:
+        return ()
+    return tuple(
+        cid
+        for cid, row in zip(qs.ids, qs.cells, strict=True)
+        if needle in cid.casefold() or any(needle in text.casefold() for cell in row for text in cell)
+    )
+
+
+def search_rows(qs: QuerySet, concept_ids: Sequence[str]) -> np.ndarray:
+    """Rows of ``qs.items()`` that belong to ``concept_ids`` (the points a search marks)."""
+    wanted = np.array([cid in set(concept_ids) for cid in qs.ids], dtype=bool)
+    return np.flatnonzero(wanted[qs.items().concept]).astype(np.int64) if wanted.size else np.zeros(0, np.int64)
+
+
+def colour_options(qs: QuerySet) -> list[str]:
+    """What the points of ``qs`` can be coloured by: language, concept, topic (when the set has
+    topics) and each metadata column of the set."""
+    return ["language", "concept", *(["topic"] if qs.topic_names else []), *qs.metadata]
+
+
+MISSING_GROUP = "(none)"
+
+
+def colouring(qs: QuerySet, by: str) -> Colouring:
+    """The :class:`~semanscope.plots.scatter.Colouring` of ``qs``'s points by ``by`` (one of
+    :func:`colour_options`): languages keep their fixed colours and get names in the legend
+    ("de - German"); concepts, topics and metadata values get :func:`group_colors`; empty
+    topic/metadata values are the group :data:`MISSING_GROUP`."""
+    items = qs.items()
+    if by == "language":
+        codes = [qs.languages[j] for j in items.lang]
+        return Colouring(
+            "language",
+            tuple(codes),
+            {c: language_color(c) for c in qs.languages},
+            {c: language_label(c) for c in qs.languages},
+        )
+    if by == "concept":
+        per_concept: Sequence[str | None] = qs.ids
+    elif by == "topic":
+        per_concept = qs.topics
+    elif by in qs.metadata:
+        per_concept = qs.metadata[by]
+    else:
+        raise AppError(f"cannot colour by {by!r}; choose one of {colour_options(qs)}")
+    groups = [MISSING_GROUP if v is None or v == "" else str(v) for v in per_concept]
+    labels = tuple(groups[i] for i in items.concept)
+    return Colouring(by, labels, group_colors(dict.fromkeys(groups)))
+
+
 def view_id(qs: QuerySet, *parts: object) -> str:
     """Short stable id of a view (content + settings), e.g. for widget keys that must reset
     (a chart's selection) when the data or the projection changes."""
@@ -279,6 +440,35 @@ def projection_settings(method: str, *, knn: int, t: int | None, n_landmark: int
     }
 
 
+DISTINCT_TOLERANCE = 1e-6
+"""Rows whose values agree after rounding to this fraction of ``max |X|`` count as one point."""
+
+
+def distinct_rows(X: np.ndarray, tolerance: float = DISTINCT_TOLERANCE) -> tuple[np.ndarray, np.ndarray]:
+    """``(keep, inverse)`` with ``X[keep][inverse] ~= X``: ``keep`` = the first row of each distinct
+    row of ``X`` (increasing), ``inverse[i]`` = the position in ``keep`` of row i's value; rows are
+    the same when ``round(X / (tolerance * max|X|))`` is. A projection of ``X[keep]`` drawn at
+    ``Y[inverse]`` puts identical vectors (e.g. out-of-vocabulary texts of a static model) on one
+    spot, and PHATE's graph never sees a zero distance (graphtools fails on some)."""
+    scale = float(np.max(np.abs(X))) if X.size else 0.0
+    key = np.round(X / (tolerance * scale)) if scale > 0 else np.zeros_like(X)
+    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first)  # distinct values in first-seen order
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return first[order], rank[inverse.ravel()]
+
+
+def fit_settings(method: str, settings: Mapping[str, Any], n_points: int) -> dict[str, Any]:
+    """``settings`` for a view of ``n_points`` points: PHATE's ``knn`` lowered to ``n_points - 1``
+    when the view is that small (one or two kept concepts), so it still draws; the rest as given."""
+    out = dict(settings)
+    knn = out.get("knn")
+    if method == "phate" and isinstance(knn, int) and knn >= n_points > 1:
+        out["knn"] = n_points - 1
+    return out
+
+
 def camera_from_view(elevation: float, azimuth: float, distance: float = DEFAULT_VIEW[2]) -> dict:
     """Plotly ``scene.camera`` looking at the centre from ``elevation``/``azimuth`` degrees at
     ``distance`` (zoom out = larger): ``eye = distance * (cos e cos a, cos e sin a, sin e)``,
@@ -344,11 +534,19 @@ def number_text(value: float, digits: int = 3) -> str:
     return f"{value:.{digits}f}" if math.isfinite(value) else "-"
 
 
+def ci_text(low: float, high: float, level: float = 0.95) -> str:
+    """``"95% CI [0.412, 0.498]"`` for a score's bootstrap interval; ``"no CI"`` when a bound is
+    NaN (no bootstrap, e.g. ``n_boot=0``, or an invalid score)."""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return "no CI"
+    return f"{level:.0%} CI [{number_text(low)}, {number_text(high)}]"
+
+
 def score_table(runs: Sequence[ModelRun], metric: str = "cosine") -> pd.DataFrame:
     """One row per model: family, role (static / contextual / English-only control), score status
     (:attr:`~semanscope.study.ModelRun.score_status`), SA of ``metric`` with its bootstrap CI, its
     chance floor and normalised value (:mod:`semanscope.metrics.calibration`), mean P@1 with CI and
-    by CSLS, mean MRR, concepts and languages used (NaN for models that did not run or values not
+    by CSLS, mean MRR with CI, concepts and languages used (NaN for models that did not run or values not
     computed; ``note`` says why)."""
     rows = []
     nan = float("nan")
@@ -370,6 +568,8 @@ def score_table(runs: Sequence[ModelRun], metric: str = "cosine") -> pd.DataFram
                     "P@1 high": ret.p_at_1_ci_high,
                     "P@1 CSLS": ret.mean_p_at_1_csls,
                     "MRR": ret.mean_mrr,
+                    "MRR low": ret.mrr_ci_low,
+                    "MRR high": ret.mrr_ci_high,
                     "concepts": sa.n_concepts,
                     "languages": sa.n_languages,
                     "note": run.message,
@@ -377,7 +577,7 @@ def score_table(runs: Sequence[ModelRun], metric: str = "cosine") -> pd.DataFram
             )
         else:
             scores = ("SA", "SA low", "SA high", "SA floor", "SA normalised", "P@1", "P@1 low", "P@1 high", "P@1 CSLS")
-            row.update(dict.fromkeys((*scores, "MRR"), nan))
+            row.update(dict.fromkeys((*scores, "MRR", "MRR low", "MRR high"), nan))
             row.update({"concepts": 0, "languages": 0, "note": run.message})
         rows.append(row)
     return pd.DataFrame(rows)

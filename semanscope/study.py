@@ -49,7 +49,8 @@ from semanscope.models.base import Embedder, ModelUnavailable
 from semanscope.models.registry import get_info, load_model, package_version
 from semanscope.progress import Progress, span
 
-RunStatus = Literal["ok", "failed", "unavailable"]
+RunStatus = Literal["ok", "failed", "unavailable", "unscored"]
+"""``unscored``: embedded, but the view is too small for scores (the app still draws it)."""
 # progress(model key, done, total): per-model progress over all data sets of the run
 StudyProgress = Callable[[str, int, int], None]
 ALL = "all"
@@ -740,18 +741,21 @@ def select_queryset(
     topics: Sequence[str] | None = None,
     max_concepts: int | None = None,
     seed: int = 0,
+    min_concepts: int = 3,
+    min_languages: int = 2,
 ) -> QuerySet:
     """Restrict to ``languages`` (set order kept) and ``topics``, drop incomplete concepts, then keep
     at most ``max_concepts`` concepts drawn without replacement by ``np.random.default_rng(seed)``
     (kept in set order). ValueError, naming what is available, for unknown languages/topics or
-    fewer than 3 concepts left. The choice is recorded in ``provenance['selection']``.
+    fewer than ``min_concepts`` concepts (or ``min_languages`` languages; the scores need 3 and 2,
+    the defaults) left. The choice is recorded in ``provenance['selection']``.
     """
     if topics:
         unknown = sorted(set(topics) - set(qs.topic_names))
         if unknown:
             raise ValueError(f"unknown topic(s) {unknown}; {qs.name} has {qs.topic_names or 'no topics'}")
-    if languages is not None and len(set(languages)) < 2:
-        raise ValueError(f"need at least 2 languages, got {list(languages)}")
+    if languages is not None and len(set(languages)) < min_languages:
+        raise ValueError(f"need at least {min_languages} language(s), got {list(languages)}")
     sub = qs.subset(languages=languages, topics=list(topics) if topics else None)
     if max_concepts is not None:
         if max_concepts < 3:
@@ -759,9 +763,9 @@ def select_queryset(
         if sub.n_concepts > max_concepts:
             keep = np.sort(np.random.default_rng(seed).choice(sub.n_concepts, max_concepts, replace=False))
             sub = sub.subset(concept_ids=[sub.ids[i] for i in keep])
-    if sub.n_concepts < 3:
+    if sub.n_concepts < min_concepts:
         raise ValueError(
-            f"{qs.name}: only {sub.n_concepts} complete concept(s) remain after selection; need at least 3"
+            f"{qs.name}: only {sub.n_concepts} complete concept(s) remain after selection; need at least {min_concepts}"
         )
     selection = {
         "languages": list(sub.languages),

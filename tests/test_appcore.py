@@ -70,8 +70,8 @@ def test_select_languages_topics_and_concepts() -> None:
 @pytest.mark.parametrize(
     "languages, kwargs, message",
     [
-        (["en"], {}, "at least 2 languages"),
-        (["en", "de"], {"concept_ids": ["c1", "c2"]}, "only 2 complete concept"),
+        ([], {}, "at least 1 language"),
+        (["en", "de"], {"concept_ids": ["nope"]}, "only 0 complete concept"),
         (["en", "de"], {"topics": ["space"]}, "unknown topic"),
         (["en", "xx"], {}, "unknown language"),
     ],
@@ -79,6 +79,107 @@ def test_select_languages_topics_and_concepts() -> None:
 def test_select_errors_are_app_errors(languages, kwargs, message) -> None:
     with pytest.raises(appcore.AppError, match=message):
         appcore.select(small_set(), languages, **kwargs)
+
+
+def test_small_views_are_drawn_and_say_which_scores_need_what() -> None:
+    qs = small_set()
+    assert appcore.scores_note(appcore.select(qs, ["en", "de"])) == ""
+    two = appcore.select(qs, ["en", "de"], concept_ids=["c1", "c2"])
+    assert two.ids == ("c1", "c2")
+    note = appcore.scores_note(two)
+    assert "at least 3 concepts (this view has 2)." in note and "2 languages" not in note
+    one_language = appcore.select(qs, ["zh"])
+    assert one_language.languages == ("zh",) and one_language.ids == ("c1", "c2", "c4", "c5")
+    assert "at least 2 languages (this view has 1)" in appcore.scores_note(one_language)
+    single = appcore.select(qs, ["de"], concept_ids=["c3"])
+    assert "3 concepts (this view has 1) and at least 2 languages" in appcore.scores_note(single)
+
+
+def test_plot_sample_is_seeded_and_adds_search_matches() -> None:
+    qs = small_set().subset(["en", "de"])  # 5 concepts, c1 has two English texts
+    everything = appcore.plot_sample(qs, 0)
+    assert everything.view.ids == qs.ids and everything.rows.tolist() == list(range(11)) and everything.added == 0
+    assert appcore.plot_sample(qs, 9).view.ids == qs.ids  # fewer concepts than n: all
+    sample = appcore.plot_sample(qs, 2, seed=3)
+    expected = sorted(np.random.default_rng(3).choice(5, 2, replace=False).tolist())
+    assert sample.view.ids == tuple(qs.ids[i] for i in expected)
+    again = appcore.plot_sample(qs, 2, seed=3)
+    assert again.view == sample.view and again.rows.tolist() == sample.rows.tolist()
+    # rows index the selection's items, in the sample's own items() order
+    items, sub = qs.items(), sample.view.items()
+    assert [items.texts[r] for r in sample.rows] == sub.texts
+    missing = next(c for c in qs.ids if c not in sample.view.ids)
+    grown = appcore.plot_sample(qs, 2, seed=3, include=[missing, sample.view.ids[0]])
+    assert grown.added == 1 and set(grown.view.ids) == {*sample.view.ids, missing}
+    assert grown.view.ids == tuple(c for c in qs.ids if c in grown.view.ids)  # selection order
+    with pytest.raises(appcore.AppError, match=">= 0"):
+        appcore.plot_sample(qs, -1)
+    assert appcore.sample_note(qs, everything) == "Plots: all 5 concepts of the view."
+    assert appcore.sample_note(qs, sample) == "Plots: 2 of 5 concepts (a seeded sample); scores use all 5."
+    assert appcore.sample_note(qs, grown, 2).endswith(
+        "2 concept(s) match the search (ringed), 1 of them added to the sample."
+    )
+
+
+def test_search_matches_ids_and_texts_case_insensitively() -> None:
+    qs = small_set()
+    assert appcore.search_concepts(qs, "  ") == ()
+    assert appcore.search_concepts(qs, "HI") == ("c1", "c4")  # an English alternative ("hi"), "cHIen"
+    assert appcore.search_concepts(qs, "c4") == ("c4",)  # the id
+    assert appcore.search_concepts(qs, "katze") == ("c3",)
+    assert appcore.search_concepts(qs, "a") == ("c1", "c2", "c3", "c5")  # hallo, danke, cat, water
+    assert appcore.search_concepts(qs, "谢") == ("c2",)
+    view = qs.subset(["en", "de"])
+    assert appcore.search_rows(view, ["c2"]).tolist() == [3, 4]  # c1 has hello, hi, hallo
+    assert appcore.search_rows(view, []).tolist() == []
+
+
+def test_colourings_by_language_concept_topic_and_metadata() -> None:
+    rows = [("a", ["one", "eins"], "n"), ("b", ["two", "zwei"], None), ("c", ["three", "drei"], "n")]
+    qs = QuerySet.from_rows("m", ("en", "de"), rows, metadata={"domain2": ["x", None, "y"]})
+    assert appcore.colour_options(qs) == ["language", "concept", "topic", "domain2"]
+    assert appcore.colour_options(small_set().subset(topics=None)) == ["language", "concept", "topic"]
+    by_lang = appcore.colouring(qs, "language")
+    assert list(by_lang.labels) == ["en", "de"] * 3 and by_lang.names["de"] == "de - German"
+    assert by_lang.colors["en"] == appcore.language_color("en")
+    by_topic = appcore.colouring(qs, "topic")
+    assert list(by_topic.labels) == ["n", "n", "(none)", "(none)", "n", "n"]
+    assert list(by_topic.colors) == ["n", "(none)"]
+    by_meta = appcore.colouring(qs, "domain2")
+    assert list(by_meta.labels) == ["x", "x", "(none)", "(none)", "y", "y"] and by_meta.title == "domain2"
+    assert list(appcore.colouring(qs, "concept").labels) == ["a", "a", "b", "b", "c", "c"]
+    with pytest.raises(appcore.AppError, match="cannot colour by 'size'"):
+        appcore.colouring(qs, "size")
+
+
+def test_distinct_rows_keep_first_occurrences_in_order() -> None:
+    X = np.array([[3.0, 1.0], [1.0, 2.0], [3.0, 1.0], [0.0, 0.0], [1.0, 2.0]])
+    keep, inverse = appcore.distinct_rows(X)
+    assert keep.tolist() == [0, 1, 3] and inverse.tolist() == [0, 1, 0, 2, 1]
+    np.testing.assert_array_equal(X[keep][inverse], X)
+    assert appcore.distinct_rows(np.zeros((3, 2)))[0].tolist() == [0]
+    near = X + np.array([[0.0, 0.0], [0.0, 0.0], [2e-8, 0.0], [0.0, 0.0], [0.0, 0.0]])  # within 1e-6 * max|X|
+    assert [a.tolist() for a in appcore.distinct_rows(near)] == [[0, 1, 3], [0, 1, 0, 2, 1]]
+    plain = np.arange(6.0).reshape(3, 2)
+    assert [a.tolist() for a in appcore.distinct_rows(plain)] == [[0, 1, 2], [0, 1, 2]]
+
+
+def test_fit_settings_lowers_phate_knn_for_tiny_views() -> None:
+    settings = appcore.projection_settings("phate", knn=5, t=None, n_landmark=500)
+    assert appcore.fit_settings("phate", settings, 5) == {**settings, "knn": 4}
+    assert appcore.fit_settings("phate", settings, 6) == settings
+    assert appcore.fit_settings("pca", {}, 5) == {}
+
+
+def test_projection_note_below_five_points() -> None:
+    assert appcore.projection_note(5) == ""
+    assert "needs at least 5 points and this view has 3" in appcore.projection_note(3)
+
+
+def test_language_label_and_ci_text() -> None:
+    assert appcore.language_label("de") == "de - German" and appcore.language_label("qqq") == "qqq"
+    assert appcore.ci_text(0.41249, 0.5) == "95% CI [0.412, 0.500]"
+    assert appcore.ci_text(float("nan"), 0.5) == "no CI"
 
 
 def test_queryset_key_follows_content() -> None:
@@ -244,6 +345,8 @@ def test_score_table(runs) -> None:
     assert first["model"] == "fake-s" and first["status"] == "ok" and first["role"] == "static"
     assert first["SA"] == sa.sa and (first["SA low"], first["SA high"]) == (sa.ci_low, sa.ci_high)
     assert first["P@1"] == run.record.retrieval.mean_p_at_1
+    ret = run.record.retrieval
+    assert (first["MRR"], first["MRR low"], first["MRR high"]) == (ret.mean_mrr, ret.mrr_ci_low, ret.mrr_ci_high)
     assert (first["concepts"], first["languages"]) == (4, 3)
     second = table.iloc[1]
     assert second["status"] == "unavailable" and math.isnan(second["SA"]) and "setup" in second["note"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from math import comb
 
 import numpy as np
@@ -10,7 +11,20 @@ import pytest
 from semanscope.plots.charts import degradation_heatmap, retrieval_heatmap, sa_bars, sa_heatmap, sa_vs_p_at_1
 from semanscope.plots.links import link_pairs
 from semanscope.plots.palette import EXTRA, LANGUAGE_COLORS, language_color, with_alpha
-from semanscope.plots.scatter import FADED_ALPHA, HIGHLIGHT_SCALE, UIREVISION, highlight_mask, scatter2d, scatter3d
+from semanscope.plots.scatter import (
+    FADED_ALPHA,
+    GROUP_PALETTE,
+    HIGHLIGHT_SCALE,
+    MARKED_NAME,
+    MODEBAR_MARGIN,
+    UIREVISION,
+    Colouring,
+    group_colors,
+    highlight_mask,
+    scatter2d,
+    scatter3d,
+    short_label,
+)
 
 LANGS = ["en", "de", "zh", "xx"]
 
@@ -31,7 +45,7 @@ def points(dim: int, seed: int = 0):
 
 
 def marker_traces(fig):
-    return [t for t in fig.data if t.name != "links"]
+    return [t for t in fig.data if t.name not in ("links", MARKED_NAME)]
 
 
 # ---------------------------------------------------------------------- palette / links
@@ -69,10 +83,13 @@ def test_one_trace_per_language_with_global_row_ids(make, dim):
         np.testing.assert_array_equal(np.asarray(t.y), coords[rows, 1])
         if dim == 3:
             np.testing.assert_array_equal(np.asarray(t.z), coords[rows, 2])
-        assert list(t.text) == [concepts[i] for i in rows]
-        assert list(t.hovertext) == [texts[i].replace("<", "&lt;").replace(">", "&gt;") for i in rows]
+        assert t.text is None and t.mode == "markers"  # no text labels unless asked for
+        escaped = [texts[i].replace("<", "&lt;").replace(">", "&gt;") for i in rows]
+        assert list(t.hovertext) == [
+            f"<b>{e}</b><br>language: {t.name}<br>concept: {concepts[i]}" for e, i in zip(escaped, rows, strict=True)
+        ]
         assert t.marker.color == language_color(t.name)
-        assert "language: " + t.name in t.hovertemplate and "%{hovertext}" in t.hovertemplate
+        assert "%{hovertext}" in t.hovertemplate
     assert fig.layout.uirevision == UIREVISION
 
 
@@ -136,6 +153,57 @@ def test_highlight_2d_uses_selected_points_and_mask_equals_ids():
         selected = [int(t.customdata[k]) for t in marker_traces(fig) for k in t.selectedpoints]
         assert sorted(selected) == [1, 2, 7]
         assert fig.data[0].unselected.marker.opacity == FADED_ALPHA
+
+
+@pytest.mark.parametrize("make, dim", [(scatter3d, 3), (scatter2d, 2)])
+def test_text_labels_are_cut_escaped_and_sized(make, dim):
+    coords, labels, texts, concepts = points(dim)
+    long = [f"a rather long label <{i}>   with  spaces" for i in range(len(labels))]
+    fig = make(coords, labels, texts, concepts, text_labels=long, label_chars=10, label_size=14)
+    for t in marker_traces(fig):
+        assert t.mode == "markers+text" and t.textfont.size == 14 and t.textfont.color == t.marker.color
+        assert list(t.text) == [short_label(long[i], 10) for i in t.customdata]
+        assert all(len(x) == 10 and x.endswith("\u2026") for x in t.text)
+        full = [f"<b>{html.escape(texts[i], quote=False)}</b>" for i in t.customdata]
+        assert [h.split("<br>")[0] for h in t.hovertext] == full  # the hover keeps the whole text
+    assert short_label("a <b>  c", 20) == "a &lt;b&gt; c"  # one line, escaped, full when short
+
+
+@pytest.mark.parametrize("make, dim", [(scatter3d, 3), (scatter2d, 2)])
+def test_colouring_groups_points_by_any_labels(make, dim):
+    coords, labels, texts, concepts = points(dim)
+    colouring = Colouring("concept", concepts, group_colors(concepts), {"c0": "first concept"})
+    fig = make(coords, labels, texts, concepts, colouring=colouring)
+    traces = marker_traces(fig)
+    assert [t.name for t in traces] == ["first concept", "c1", "c2", "c3", "c4"]
+    assert [t.marker.color for t in traces] == list(GROUP_PALETTE[:5])
+    for t in traces:
+        assert len({concepts[i] for i in t.customdata}) == 1  # one concept per trace, all its languages
+    assert fig.layout.legend.title.text == "concept" and fig.layout.legend.orientation == "h"
+    assert fig.layout.modebar.orientation == "v" and fig.layout.margin.r == MODEBAR_MARGIN
+    unsafe = Colouring("topic", ["<a href='x'>t</a>"] * len(labels), {"<a href='x'>t</a>": "#000000"})
+    assert (
+        marker_traces(make(coords, labels, texts, concepts, colouring=unsafe))[0].name
+        == "&lt;a href='x'&gt;t&lt;/a&gt;"
+    )
+    with pytest.raises(ValueError, match="colouring has 3 labels"):
+        make(coords, labels, texts, concepts, colouring=Colouring("x", ["a"] * 3, {"a": "#000000"}))
+
+
+def test_group_colors_cycle_in_first_seen_order():
+    colors = group_colors([f"g{k}" for k in range(50)] + ["g0"])
+    assert len(colors) == 50 and colors["g0"] == colors["g48"] == GROUP_PALETTE[0]
+    assert len(set(GROUP_PALETTE)) == len(GROUP_PALETTE) == 48
+
+
+@pytest.mark.parametrize("make, dim", [(scatter3d, 3), (scatter2d, 2)])
+def test_marked_points_get_one_ring_trace(make, dim):
+    coords, labels, texts, concepts = points(dim)
+    fig = make(coords, labels, texts, concepts, marked=[3, 8])
+    (rings,) = [t for t in fig.data if t.name == MARKED_NAME]
+    assert rings.marker.symbol == "circle-open" and rings.hoverinfo == "skip"
+    np.testing.assert_array_equal(np.asarray(rings.x), coords[[3, 8], 0])
+    assert not [t for t in make(coords, labels, texts, concepts, marked=[]).data if t.name == MARKED_NAME]
 
 
 def test_highlight_mask_validation():

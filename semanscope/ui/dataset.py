@@ -7,7 +7,6 @@ from collections.abc import Sequence
 import streamlit as st
 
 from semanscope import appcore
-from semanscope.data.languages import language_name
 from semanscope.data.loaders import load_queryset
 from semanscope.data.queryset import QuerySet
 from semanscope.data.typed import queryset_from_lists
@@ -32,24 +31,27 @@ def set_dataset(qs: QuerySet, report: Sequence[str]) -> None:
     st.session_state[CONCEPTS] = None
 
 
-def language_label(code: str) -> str:
-    """``"de"`` -> ``"de - German"`` (the code alone when the name is unknown)."""
-    try:
-        return f"{code} - {language_name(code)}"
-    except ValueError:
-        return code
-
-
 def _clear_concepts() -> None:
     st.session_state[CONCEPTS] = None
+
+
+SIDEBAR_CSS = """<style>
+section[data-testid="stSidebar"] { min-width: 22rem; }
+section[data-testid="stSidebar"] [data-baseweb="select"] > div { max-height: none; }
+</style>"""
+"""A sidebar wide enough for two language chips a row, and a language picker that grows with its
+chips instead of scrolling inside itself (1280 x 800 screens)."""
 
 
 def sidebar_view() -> QuerySet:
     """Sidebar data filters (languages first, topics, concept cap, concept filter) -> the view.
 
-    Stops the page with a message when the choice leaves fewer than 2 languages or 3 concepts.
+    Any view of at least one language and one concept is returned (a view too small for scores
+    is drawn, :func:`appcore.scores_note` says why it has none); the page stops with a message
+    only when no language is chosen or no concept is left.
     """
     qs = current_dataset()
+    st.html(SIDEBAR_CSS)
     sb = st.sidebar
     sb.header("Data")
     sb.caption(f"**{markdown_escape(qs.name)}**: {qs.n_concepts:,} concepts x {qs.n_languages} languages")
@@ -64,7 +66,8 @@ def sidebar_view() -> QuerySet:
         LANGUAGES,
         None,
         options=list(qs.languages),
-        format_func=language_label,
+        format_func=appcore.language_label,
+        wrap=True,  # the chips wrap onto more rows (SIDEBAR_CSS lets the widget grow with them)
         help="Every score and plot is recomputed for these languages.",
     )
     topics: list[str] = []

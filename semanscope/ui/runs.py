@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import streamlit as st
 
@@ -59,7 +60,8 @@ def _scores(key: str, fingerprint: str, view_key: str, n_boot: int, seed: int, _
 def model_run(key: str, qs: QuerySet, *, n_boot: int = appcore.DEFAULT_N_BOOT, seed: int = 0) -> ModelRun:
     """One model on the view: load (cached), embed with a progress bar (persistent cache), then
     the cached scores. A model that cannot load or fails comes back as an ``unavailable`` /
-    ``failed`` run with its message, so other models still show."""
+    ``failed`` run with its message, so other models still show; a view too small for scores
+    as an ``unscored`` run with its embeddings (:func:`appcore.scores_note` is its message)."""
     spec = ModelSpec.of(key)
     try:
         with st.spinner(f"Loading {markdown_escape(spec.name)}..."):
@@ -75,9 +77,12 @@ def model_run(key: str, qs: QuerySet, *, n_boot: int = appcore.DEFAULT_N_BOOT, s
         label = f"Embedding {total:,} texts with {markdown_escape(spec.name)} ({cached:,} of {total:,} cached)"
         try:
             with progress_bar(label) as bar:
-                embed_queryset(qs, embedder, cache, progress=bar)
+                X = embed_queryset(qs, embedder, cache, progress=bar)
         finally:
             show_cache_problems(cache, seen)
+        note = appcore.scores_note(qs)
+        if note:  # drawn without scores
+            return replace(not_run(spec, "unscored", note), fingerprint=embedder.fingerprint, embeddings=X)
         return _scores(key, embedder.fingerprint, appcore.queryset_key(qs), n_boot, seed, _qs=qs)
     except Exception as exc:  # noqa: BLE001
         return not_run(spec, "failed", error_text(exc))
@@ -102,11 +107,11 @@ def show_notes(run: ModelRun) -> None:
 
 
 def model_runs(keys: Sequence[str], qs: QuerySet) -> list[ModelRun]:
-    """:func:`model_run` for each key; failures are shown as errors, notes on the scores as
+    """:func:`model_run` for each key; failures (no embeddings) are shown as errors, notes on the scores as
     warnings (:func:`show_notes`), and every run is kept in the list."""
     runs = [model_run(k, qs) for k in keys]
     for run in runs:
-        if not run.ok:
+        if run.embeddings is None:
             show_error(f"{run.name} ({run.key}) {run.status}: {run.message}")
         show_notes(run)
     return runs

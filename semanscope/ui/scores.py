@@ -39,44 +39,72 @@ def metric_picker() -> str:
 
 
 def score_metrics(run: ModelRun, full: bool = True, metric: str = "cosine") -> None:
-    """SA of ``metric`` (95% CI in its help) and P@1 as ``st.metric`` tiles; ``full`` adds MRR and the view size."""
+    """SA of ``metric`` and P@1 as ``st.metric`` tiles, each with its 95% CI in a caption below;
+    ``full`` adds MRR (with CI) and the view size."""
     sa, ret = run.affinity_for(metric), run.retrieval
     tiles = st.columns(4 if full else 2)
     num = appcore.number_text
-    sa_help = f"95% CI [{num(sa.ci_low)}, {num(sa.ci_high)}]; status {run.score_status}"
-    tiles[0].metric(
-        f"Semantic Affinity ({metric})" if metric != "cosine" else "Semantic Affinity", num(sa.sa), help=sa_help
-    )
-    tiles[1].metric("P@1", num(ret.mean_p_at_1), help=f"95% CI [{num(ret.p_at_1_ci_low)}, {num(ret.p_at_1_ci_high)}]")
+    label = f"Semantic Affinity ({metric})" if metric != "cosine" else "Semantic Affinity"
+    shown = [
+        (label, sa.sa, sa.ci_low, sa.ci_high, f"bootstrap over concepts; status {run.score_status}"),
+        ("P@1", ret.mean_p_at_1, ret.p_at_1_ci_low, ret.p_at_1_ci_high, "share of queries whose translation is first"),
+    ]
     if full:
-        tiles[2].metric("MRR", num(ret.mean_mrr))
+        shown.append(("MRR", ret.mean_mrr, ret.mrr_ci_low, ret.mrr_ci_high, "mean reciprocal rank of the translation"))
+    for col, (name, value, low, high, about) in zip(tiles, shown, strict=False):
+        ci = appcore.ci_text(low, high)
+        col.metric(name, num(value), help=f"{about}; {ci}")
+        col.caption(ci)
+    if full:
         tiles[3].metric("Concepts x languages", f"{sa.n_concepts} x {sa.n_languages}")
 
 
-def selection_actions(selection: appcore.PointSelection) -> None:
-    """What a 2D selection can become: buttons keeping its concepts or its languages (the view,
-    and every score, is then recomputed for that subset)."""
+def show_scores_note(qs: QuerySet) -> None:
+    """For a view too small for scores, a note saying what the scores need
+    (:func:`appcore.scores_note`); nothing otherwise."""
+    note = appcore.scores_note(qs)
+    if note:
+        st.info(note, icon=":material/info:")
+
+
+def selection_actions(selection: appcore.PointSelection, qs: QuerySet, key: str = "") -> None:
+    """What a 2D selection of points of ``qs`` can become: buttons keeping its concepts or its
+    languages (the view, and every score, is then recomputed for that subset). A button that
+    would change nothing is disabled and says why; a subset too small for scores is allowed
+    (the points are drawn, a note says what the scores need)."""
     if selection.empty:
-        st.caption("Drag a box or a lasso on the 2D view to select points; they are highlighted in the 3D view.")
+        st.caption("Drag a box or a lasso on a 2D view to select points; they are highlighted in every view.")
         return
+    n_concepts, n_languages = len(selection.concept_ids), len(selection.languages)
     st.markdown(
-        f"**{selection.rows.size} points selected**: {len(selection.concept_ids)} concepts in "
-        f"{len(selection.languages)} languages ({', '.join(selection.languages)})"
+        f"**{selection.rows.size} points selected**: {n_concepts} concepts in "
+        f"{n_languages} languages ({', '.join(selection.languages)})"
     )
+    scores = (
+        f"Scores need at least {appcore.SCORE_MIN_CONCEPTS} concepts and {appcore.SCORE_MIN_LANGUAGES} languages; "
+        "a smaller view is drawn without them."
+    )
+    all_concepts, all_languages = n_concepts == qs.n_concepts, n_languages == qs.n_languages
     c1, c2 = st.columns(2)
     c1.button(
         "Keep selected concepts",
         on_click=keep,
         args=(CONCEPTS, selection.concept_ids),
-        disabled=len(selection.concept_ids) < 3,
-        help="Scores need at least 3 concepts.",
+        key=f"keep-concepts{key}",
+        disabled=all_concepts,
+        help=f"The selection covers all {n_concepts} concepts of the view already; nothing to drop."
+        if all_concepts
+        else f"Show only these {n_concepts} concept(s) on every page. {scores}",
     )
     c2.button(
         "Keep selected languages",
         on_click=keep,
         args=(LANGUAGES, list(selection.languages)),
-        disabled=len(selection.languages) < 2,
-        help="Scores need at least 2 languages.",
+        key=f"keep-languages{key}",
+        disabled=all_languages,
+        help=f"The selection covers all {n_languages} languages of the view already; nothing to drop."
+        if all_languages
+        else f"Show only these {n_languages} language(s) on every page. {scores}",
     )
 
 

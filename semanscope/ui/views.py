@@ -1,17 +1,21 @@
-"""Projection and 3D-view controls of the sidebar (method, display, camera) and the cached projection."""
+"""Projection and view controls of the sidebar (method, display, search, camera), the cached projection and the
+figures of the 2D and 3D views."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
 from semanscope import appcore
+from semanscope.data.queryset import QuerySet
 from semanscope.paths import PROJECTIONS_SUBDIR
-from semanscope.plots import scatter3d
+from semanscope.plots import scatter2d, scatter3d
+from semanscope.plots.tables import markdown_escape
 from semanscope.reduce import available_methods, project_cached
 from semanscope.ui.errors import guard
 from semanscope.ui.progress import progress_bar
@@ -62,48 +66,133 @@ def projection_controls() -> tuple[str, dict, int]:
 
 
 def projection(X: np.ndarray, method: str, settings: dict, seed: int, label: str) -> np.ndarray | None:
-    """3D projection through the shared cache, with a progress bar; None (message shown) on error."""
+    """3D projection of the distinct rows of ``X`` (:func:`appcore.distinct_rows`; identical rows
+    share a spot) through the shared cache, with a progress bar; None (message shown) on error
+    or when there are too few points to project (:func:`appcore.projection_note`)."""
+    keep, inverse = appcore.distinct_rows(X)
+    note = appcore.projection_note(keep.size)
+    if note:
+        st.info(note, icon=":material/info:")
+        return None
     with guard(f"{METHOD_NAMES.get(method, method)} projection"), progress_bar(label) as bar:
-        return project_cached(
-            X, method, 3, seed, cache=projection_cache(cache_dir(PROJECTIONS_SUBDIR)), progress=bar.message, **settings
-        )
+        fitted = appcore.fit_settings(method, settings, keep.size)
+        cache = projection_cache(cache_dir(PROJECTIONS_SUBDIR))
+        return project_cached(X[keep], method, 3, seed, cache=cache, progress=bar.message, **fitted)[inverse]
     return None
 
 
 @dataclass(frozen=True)
 class Style:
-    """Marker size, opacity and whether to draw the concept links."""
+    """How the points are drawn: marker size, opacity, concept links, colouring (one of
+    :func:`appcore.colour_options`), text labels (on/off, characters, font size) and the number
+    of concepts drawn (0 = all; the scores always use the whole view)."""
 
     marker_size: float
     opacity: float
     links: bool
+    colour_by: str = "language"
+    labels: bool = False
+    label_chars: int = 24
+    label_size: float = 11.0
+    sample: int = appcore.DEFAULT_SAMPLE
 
 
 def scatter_view(
-    coords: np.ndarray, pts: appcore.Points, style: Style, title: str, highlight: np.ndarray | None = None
+    coords: np.ndarray,
+    qs: QuerySet,
+    style: Style,
+    title: str,
+    *,
+    highlight: np.ndarray | None = None,
+    marked: np.ndarray | None = None,
 ) -> go.Figure:
-    """The app's 3D view of ``pts`` at ``coords`` (M, 3) in the sidebar's ``style``
-    (:func:`semanscope.plots.scatter3d`); ``highlight``: row ids drawn larger."""
-    return scatter3d(
-        coords,
-        pts.languages,
-        pts.texts,
-        pts.concept_ids,
+    """The app's view of the points of ``qs`` at ``coords``: 3D (M, 3) or the linked 2D view
+    (M, 2, markers twice as large), in the sidebar's ``style``; ``highlight``: row ids drawn
+    larger (a 2D selection), ``marked``: row ids ringed (search matches)."""
+    pts = appcore.points(qs)
+    options: dict[str, Any] = dict(
         links=style.links,
-        marker_size=style.marker_size,
         opacity=style.opacity,
         highlight=highlight,
+        marked=marked,
+        colouring=appcore.colouring(qs, style.colour_by),
+        text_labels=pts.texts if style.labels else None,
+        label_chars=style.label_chars,
+        label_size=style.label_size,
         title=title,
+    )
+    if coords.shape[1] == 2:
+        return scatter2d(
+            coords, pts.languages, pts.texts, pts.concept_ids, marker_size=style.marker_size * 2, **options
+        )
+    return scatter3d(coords, pts.languages, pts.texts, pts.concept_ids, marker_size=style.marker_size, **options)
+
+
+def display_controls(qs: QuerySet) -> Style:
+    """Sidebar "Display" controls: concepts drawn, colour by, text labels (size, length), marker
+    size / opacity and concept links (on by default: the sample is small enough to read them)."""
+    options = appcore.colour_options(qs)
+    if st.session_state.get("colour_by") not in options:
+        st.session_state["colour_by"] = "language"
+    with st.sidebar.expander("Display", expanded=True):
+        sample = persistent(
+            st.number_input,
+            int,
+            "Concepts in the plots (0 = all)",
+            "plot_sample",
+            appcore.DEFAULT_SAMPLE,
+            min_value=0,
+            step=10,
+            help="A seeded random sample (the projection seed) keeps the plots readable; every view of "
+            "the page shows the same concepts, search matches are added. Scores use the whole selection.",
+        )
+        colour_by = persistent(
+            st.selectbox,
+            str,
+            "Colour by",
+            "colour_by",
+            "language",
+            options=options,
+            help="Language, concept, topic or any extra column of the query set.",
+        )
+        labels = persistent(st.checkbox, bool, "text labels", "labels", False, help="Hover a point for its whole text.")
+        chars, font = 24, 11
+        if labels:
+            chars = persistent(
+                st.slider, int, "label length (characters)", "label_chars", 24, min_value=4, max_value=80
+            )
+            font = persistent(st.slider, int, "label font size", "label_size", 11, min_value=6, max_value=24)
+        links = persistent(st.checkbox, bool, "link each concept's translations", "links", True)
+        size = persistent(st.slider, float, "marker size", "marker_size", 3.0, min_value=1.0, max_value=12.0, step=0.5)
+        opacity = persistent(st.slider, float, "opacity", "opacity", 0.85, min_value=0.1, max_value=1.0, step=0.05)
+    return Style(
+        float(size), float(opacity), bool(links), colour_by, bool(labels), int(chars), float(font), int(sample)
     )
 
 
-def display_controls() -> Style:
-    """Sidebar marker size / opacity / links controls."""
-    with st.sidebar.expander("Display", expanded=False):
-        size = persistent(st.slider, float, "marker size", "marker_size", 3.0, min_value=1.0, max_value=12.0, step=0.5)
-        opacity = persistent(st.slider, float, "opacity", "opacity", 0.85, min_value=0.1, max_value=1.0, step=0.05)
-        links = persistent(st.checkbox, bool, "link each concept's translations", "links", False)
-    return Style(float(size), float(opacity), bool(links))
+def search_box(qs: QuerySet) -> tuple[str, ...]:
+    """Sidebar search: the ids of the concepts whose id or any text contains the query
+    (:func:`appcore.search_concepts`); says how many match. Their points are ringed in every view."""
+    query = persistent(
+        st.sidebar.text_input,
+        str,
+        "Search a concept",
+        "search",
+        "",
+        placeholder="id or any text, e.g. password",
+        help="Case-insensitive; matches a concept id or any of its texts in any language of the view. "
+        "Matching concepts are ringed in every view (and added to the plot sample).",
+    )
+    matches = appcore.search_concepts(qs, query)
+    if query.strip():
+        shown = ", ".join(matches[:5]) + (" ..." if len(matches) > 5 else "")
+        note = f"{len(matches)} concept(s) match" + (f": {shown}" if matches else "")
+        st.sidebar.caption(markdown_escape(note))
+    return matches
+
+
+PLOT_CONFIG = {"displaylogo": False}
+"""``st.plotly_chart`` config of every view (no plotly logo in the mode bar)."""
 
 
 def _apply_preset() -> None:
