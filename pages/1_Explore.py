@@ -6,7 +6,13 @@ import streamlit as st
 from semanscope import appcore
 from semanscope.plots.tables import markdown_escape
 from semanscope.ui.dataset import sidebar_view
-from semanscope.ui.downloads import figure_downloads, scatter_vector, table_downloads
+from semanscope.ui.downloads import (
+    coordinates_download,
+    export_preset,
+    figure_downloads,
+    scatter_vector,
+    table_downloads,
+)
 from semanscope.ui.errors import page, run_page, show_error
 from semanscope.ui.runs import model_picker, model_run, show_notes
 from semanscope.ui.scores import metric_picker, score_metrics, selection_actions, show_scores_note
@@ -35,6 +41,7 @@ def main() -> None:
     method, settings, seed = projection_controls()
     style = display_controls(qs)
     camera = camera_controls()
+    preset = export_preset()
 
     st.title("Explore")
     run = model_run(key, qs)
@@ -88,11 +95,12 @@ def main() -> None:
         name = f"{qs.name}-{key}-{method}"
         pts = appcore.points(view)
         st.markdown("**3D view** (exports use the camera set in the sidebar)")
-        vector3 = scatter_vector(Y, pts.languages, pts.concept_ids, style, camera, title)
-        figure_downloads(fig3, f"{name}-3d", camera, vector3)
+        vector3 = scatter_vector(Y, pts.languages, pts.concept_ids, style, camera, title, preset)
+        figure_downloads(fig3, f"{name}-3d", camera, vector3, preset)
+        coordinates_download(Y, pts, f"{name}-3d")
         st.markdown("**2D view**")
-        vector2 = scatter_vector(Y[:, pair], pts.languages, pts.concept_ids, style, None, title)
-        figure_downloads(fig2, f"{name}-2d", None, vector2)
+        vector2 = scatter_vector(Y[:, pair], pts.languages, pts.concept_ids, style, None, title, preset)
+        figure_downloads(fig2, f"{name}-2d", None, vector2, preset)
         if run.ok:
             st.markdown("**Scores**")
             table_downloads(

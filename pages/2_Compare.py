@@ -9,7 +9,13 @@ import streamlit as st
 from semanscope import appcore
 from semanscope.plots.tables import markdown_escape
 from semanscope.ui.dataset import sidebar_view
-from semanscope.ui.downloads import figure_downloads, scatter_vector, table_downloads
+from semanscope.ui.downloads import (
+    coordinates_download,
+    export_preset,
+    figure_downloads,
+    scatter_vector,
+    table_downloads,
+)
 from semanscope.ui.errors import page, run_page
 from semanscope.ui.runs import model_picker, model_runs
 from semanscope.ui.scores import metric_picker, score_metrics, selection_actions, show_scores_note
@@ -38,6 +44,7 @@ def main() -> None:
     method, settings, seed = projection_controls()
     style = display_controls(qs)
     camera = camera_controls()
+    preset = export_preset()
 
     st.title("Compare models")
     if not keys:
@@ -95,8 +102,9 @@ def main() -> None:
                 )
                 with st.expander("Export", icon=":material/download:"):
                     pts = appcore.points(view)
-                    vector = scatter_vector(Y, pts.languages, pts.concept_ids, style, camera, title)
-                    figure_downloads(fig, f"{qs.name}-{run.key}-{method}-3d", camera, vector)
+                    vector = scatter_vector(Y, pts.languages, pts.concept_ids, style, camera, title, preset)
+                    figure_downloads(fig, f"{qs.name}-{run.key}-{method}-3d", camera, vector, preset)
+                    coordinates_download(Y, pts, f"{qs.name}-{run.key}-{method}-3d")
     selection_actions(selection, qs, key="-compare")
 
     st.subheader("Scores")

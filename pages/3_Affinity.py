@@ -7,7 +7,7 @@ from semanscope import appcore
 from semanscope.plots import retrieval_heatmap, sa_heatmap
 from semanscope.plots.tables import markdown_escape
 from semanscope.ui.dataset import sidebar_view
-from semanscope.ui.downloads import figure_downloads, table_downloads
+from semanscope.ui.downloads import export_preset, figure_downloads, table_downloads
 from semanscope.ui.errors import page, run_page
 from semanscope.ui.runs import model_picker, model_runs
 from semanscope.ui.scores import degradation_section, metric_picker, sa_chart, show_scores_note
@@ -19,6 +19,7 @@ def main() -> None:
     qs = sidebar_view()
     keys = model_picker(multi=True)
     metric = metric_picker()
+    preset = export_preset()
     st.title("Semantic Affinity")
     if not keys:
         st.info("Choose one or more models in the sidebar.")
@@ -36,7 +37,7 @@ def main() -> None:
     st.header("SA per model")
     fig = sa_chart(runs, title=f"Semantic Affinity, {metric} (95% bootstrap CI over concepts)", metric=metric)
     st.plotly_chart(fig, key="sa-bars")
-    figure_downloads(fig, f"{qs.name}-sa-per-model")
+    figure_downloads(fig, f"{qs.name}-sa-per-model", preset=preset)
     table = appcore.score_table(runs, metric)
     st.dataframe(table, hide_index=True)
     table_downloads(table, f"{qs.name}-scores", caption=f"Semantic Affinity and retrieval on {qs.name}")

@@ -8,17 +8,53 @@ from semanscope.data.builtin import list_builtin
 from semanscope.data.loaders import FORMATS, MAX_FILE_MB
 from semanscope.paths import XQUAD_DEFAULT
 from semanscope.plots.tables import markdown_escape
-from semanscope.ui.dataset import current_dataset, load_files, sidebar_view, stash_upload, use_builtin, use_file
+from semanscope.ui.dataset import (
+    TYPED_LANGUAGES,
+    current_dataset,
+    load_files,
+    sidebar_view,
+    stash_upload,
+    typed_key,
+    use_builtin,
+    use_file,
+    use_lists,
+)
 from semanscope.ui.errors import page, run_page, show_error
 from semanscope.ui.state import DATASET_REPORT, UPLOAD
 
 page("Data")
 
 
+def typed_lists() -> None:
+    """One text area per language; line k of every list is concept k."""
+    st.markdown(
+        "One item per line; line *k* of every language is concept *k*. Blank lines and lines starting "
+        "with `#` are skipped; `a | b` gives alternatives. One language is enough to explore the points; "
+        "Semantic Affinity and retrieval need at least 2 languages and 3 concepts."
+    )
+    codes_text = st.text_input(
+        "Languages (codes or names, comma-separated)", value="en, de", key=TYPED_LANGUAGES, help="e.g. en, de, zh"
+    )
+    codes = [c.strip() for c in codes_text.split(",") if c.strip()]
+    cols = st.columns(min(len(codes), 4) or 1)
+    for i, code in enumerate(codes):
+        cols[i % len(cols)].text_area(
+            markdown_escape(code), key=typed_key(code), height=220, placeholder="one item per line"
+        )
+    st.button(
+        "Use these lists",
+        type="primary",
+        on_click=use_lists,
+        disabled=not codes,
+        key="use-typed",
+        help=None if codes else "Name at least one language first.",
+    )
+
+
 def main() -> None:
     st.title("Data")
     st.markdown("The query set used by every page. Languages and topics are chosen in the sidebar.")
-    builtin, upload = st.tabs(["Built-in sets", "Upload"])
+    builtin, upload, typed = st.tabs(["Built-in sets", "Upload", "Type or paste"])
     with builtin:
         for name, text in list_builtin().items():
             st.button(f"Use built-in '{name}': {text}", on_click=use_builtin, args=(name,), key=f"use-{name}")
@@ -51,11 +87,19 @@ def main() -> None:
             help="Load the chosen file(s) as the data of every page (choose a file above first).",
             key="load-upload",
         )
+    with typed:
+        typed_lists()
     error = st.session_state.get("data_error")
     if error:
         show_error(error, "Loading the data")
 
     qs = current_dataset()
+    if qs.n_languages < 2 or qs.n_concepts < 3:
+        st.info(
+            f"This set has {qs.n_concepts} concept(s) in {qs.n_languages} language(s): the pages draw its points, "
+            "but Semantic Affinity and retrieval need at least 2 languages and 3 concepts.",
+            icon=":material/info:",
+        )
     view = sidebar_view()
     st.header(f"Current set: {markdown_escape(qs.name)}")
     prov = qs.provenance

@@ -23,7 +23,9 @@ from __future__ import annotations
 import io
 import json
 import math
+import textwrap
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +33,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from semanscope.data.queryset import QuerySet
 from semanscope.degradation import Gap
 from semanscope.metrics.results import json_ready
 from semanscope.plots.tables import format_ci, markdown_escape, to_csv, to_latex, to_markdown
@@ -606,26 +609,10 @@ def mpl_heatmap(
                 ax.text(j, i, f"{z[i, j]:.2f}", ha="center", va="center", fontsize=7)
     ax.set_xticks(range(n), languages)
     ax.set_yticks(range(n), languages)
-    ax.set_title(title)
+    # wrapped to the axes' width (about 6 characters of 9 pt text per language column), so a long
+    # title never runs over the colour bar
+    ax.set_title(textwrap.fill(title, width=max(30, 6 * n)), fontsize=9)
     fig.colorbar(image, ax=ax, label=value_name)
-    return fig
-
-
-def mpl_scatter3d(coords: np.ndarray, labels: Sequence[str], title: str) -> Figure:
-    """matplotlib 3D scatter, one colour per language (PNG fallback of the PHATE view; the
-    vector PDF comes from :func:`semanscope.plots.mpl.scatter_to_vector`)."""
-    from matplotlib.figure import Figure
-
-    from semanscope.plots.palette import language_color
-
-    fig = Figure(figsize=(7.0, 6.0))
-    ax = fig.add_subplot(projection="3d")
-    lab = np.asarray(labels, dtype=object)
-    for language in dict.fromkeys(labels):
-        rows = lab == language
-        ax.scatter(*coords[rows].T, s=4, color=language_color(language), label=language, linewidths=0)
-    ax.legend(title="language", loc="upper left", bbox_to_anchor=(1.02, 1.0), markerscale=2, frameon=False)
-    ax.set_title(title)
     return fig
 
 
@@ -634,13 +621,97 @@ def _matplotlib(draw: Callable[[], Figure]) -> Callable[[str], bytes]:
     return lambda fmt: _mpl_bytes(draw(), fmt)
 
 
-def _phate_render(coords: np.ndarray, labels: Sequence[str], title: str) -> Callable[[str], bytes]:
-    """PDF from :func:`semanscope.plots.mpl.scatter_to_vector` (the app's vector export), PNG from
-    :func:`mpl_scatter3d`."""
-    from semanscope.plots.mpl import scatter_to_vector
+PHATE_SAMPLE = 30
+"""Concepts drawn in the report's 3D views (all points are projected; a sample stays readable)."""
+PHATE_LABEL_CHARS = 24
 
-    png = _matplotlib(partial(mpl_scatter3d, coords, labels, title))
-    return lambda fmt: scatter_to_vector(coords, labels, fmt=fmt, title=title) if fmt == "pdf" else png(fmt)
+
+@dataclass(frozen=True)
+class PhateView:
+    """What a report 3D view draws: the rows of a sample of concepts (``rows`` of ``items()``),
+    their language labels, texts and concept ids, one text label per concept (on its point in
+    the first language, ``""`` elsewhere), one style per language and the title."""
+
+    rows: np.ndarray
+    labels: list[str]
+    texts: list[str]
+    concepts: list[str]
+    text_labels: list[str]
+    styles: dict[str, tuple[str, str]]
+    title: str
+
+
+def phate_view(qs: QuerySet, seed: int, title: str, size: int = PHATE_SAMPLE) -> PhateView:
+    """``size`` concepts of ``qs`` drawn by ``np.random.default_rng(seed)`` (all when fewer), each
+    labelled once with its first-language text cut to :data:`PHATE_LABEL_CHARS`, styled by
+    :func:`~semanscope.plots.palette.distinct_styles` (distinct colour or marker per language)."""
+    from semanscope.plots.palette import distinct_styles
+
+    items = qs.items()
+    n = qs.n_concepts
+    keep = np.sort(np.random.default_rng(seed).choice(n, size, replace=False)) if n > size else np.arange(n)
+    rows = np.flatnonzero(np.isin(items.concept, keep))
+    labels = [qs.languages[j] for j in items.lang[rows]]
+    texts = [items.texts[i] for i in rows.tolist()]
+    first = qs.languages[0]
+    text_labels = [
+        (t if len(t) <= PHATE_LABEL_CHARS else t[: PHATE_LABEL_CHARS - 1] + "\u2026") if lang == first else ""
+        for t, lang in zip(texts, labels, strict=True)
+    ]
+    shown = f"{len(keep)} of {n} concepts (seeded sample), labelled in {first}" if n > size else f"labelled in {first}"
+    return PhateView(
+        rows,
+        labels,
+        texts,
+        [qs.ids[i] for i in items.concept[rows]],
+        text_labels,
+        distinct_styles(qs.languages),
+        f"{title}; {shown}",
+    )
+
+
+def phate_plotly(coords: np.ndarray, view: PhateView) -> object:
+    """The plotly 3D figure of a :class:`PhateView` (links on, no coordinate ticks)."""
+    from semanscope.plots import scatter3d
+    from semanscope.plots.scatter import Colouring
+
+    colouring = Colouring(
+        "language",
+        view.labels,
+        {g: c for g, (c, _) in view.styles.items()},
+        symbols={g: s for g, (_, s) in view.styles.items()},
+    )
+    fig = scatter3d(
+        coords[view.rows],
+        view.labels,
+        view.texts,
+        view.concepts,
+        links=True,
+        colouring=colouring,
+        text_labels=view.text_labels,
+        label_size=9,
+        title=view.title,
+    )
+    blank = dict(showticklabels=False, title="")
+    fig.update_scenes(xaxis=blank, yaxis=blank, zaxis=blank)
+    return fig
+
+
+def phate_render(coords: np.ndarray, view: PhateView) -> Callable[[str], bytes]:
+    """``fmt -> bytes`` (pdf/png) of a :class:`PhateView` by :func:`semanscope.plots.mpl.scatter_to_vector`
+    (double-column preset, colour-blind-safe styles)."""
+    from semanscope.plots.mpl import PRESETS, scatter_to_vector
+
+    return lambda fmt: scatter_to_vector(
+        coords[view.rows],
+        view.labels,
+        fmt=fmt,
+        links=True,
+        concept_ids=view.concepts,
+        title=view.title,
+        preset=PRESETS["double column (7.2 in)"],
+        text_labels=view.text_labels,
+    )
 
 
 class FigureWriter:
@@ -732,13 +803,10 @@ def write_figures(
             partial(plots.sa_vs_p_at_1, *args, title=title),
             _matplotlib(partial(mpl_sa_vs_p_at_1, *args, title)),
         )
-    items = main.queryset.items()
-    labels = [langs[j] for j in items.lang]
-    concepts = [main.queryset.ids[i] for i in items.concept]
     cache = ProjectionCache(directory=projection_dir) if projection_dir is not None else ProjectionCache()
     try:
         for run in runs:
-            writer.log(f"PHATE 3D projection of {run.key} ({len(labels)} points) ...")
+            writer.log(f"PHATE 3D projection of {run.key} ({len(main.queryset.items().texts):,} points) ...")
             try:
                 if run.embeddings is None:
                     raise ValueError("the run kept no embeddings")
@@ -746,11 +814,9 @@ def write_figures(
             except Exception as exc:  # noqa: BLE001 - degenerate embeddings (NaN, d < 3, one point): no 3D view
                 writer.log(f"PHATE 3D view of {run.key} skipped ({run.score_status}): {type(exc).__name__}: {exc}")
                 continue
-            title = f"PHATE 3D: {run.key} ({label})"
+            view = phate_view(main.queryset, main.seed, f"PHATE 3D: {run.key} ({label})")
             written += writer.write(
-                f"phate_{ascii_slug(run.key)}",
-                partial(plots.scatter3d, coords, labels, items.texts, concepts, title=title),
-                _phate_render(coords, labels, title),
+                f"phate_{ascii_slug(run.key)}", partial(phate_plotly, coords, view), phate_render(coords, view)
             )
     finally:
         cache.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import struct
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 
 import kaleido
 import numpy as np
@@ -153,8 +154,10 @@ def test_vector_pdf_3d_with_camera_and_reproducible():
 
 
 def test_vector_validation():
-    with pytest.raises(ValueError, match="unknown vector format 'png'"):
-        scatter_to_vector(np.zeros((3, 2)), ["en"] * 3, "png")
+    with pytest.raises(ValueError, match="unknown format 'jpg'"):
+        scatter_to_vector(np.zeros((3, 2)), ["en"] * 3, "jpg")
+    with pytest.raises(ValueError, match="text_labels has 1 entries"):
+        scatter_to_vector(np.zeros((3, 2)), ["en"] * 3, "svg", text_labels=["a"])
     with pytest.raises(ValueError, match="needs concept_ids"):
         scatter_to_vector(np.zeros((3, 2)), ["en"] * 3, "svg", links=True)
     with pytest.raises(ValueError, match="\\(M, 2\\) or \\(M, 3\\)"):
@@ -249,3 +252,32 @@ def test_format_ci():
     assert format_ci(0.6234, 0.5811, 0.6672) == "0.623 [0.581, 0.667]"
     assert format_ci(0.5, float("nan"), 0.6) == "0.500"
     assert format_ci(float("nan"), 0.1, 0.2) == ""
+
+
+def test_presets_size_the_figure_and_colour_blind_palette_styles_each_language():
+    import matplotlib.image
+
+    from semanscope.plots.mpl import PRESETS, label_styles
+    from semanscope.plots.palette import OKABE_ITO
+
+    rng = np.random.default_rng(3)
+    labels = [f"l{k}" for k in range(10)] * 2
+    single = replace(PRESETS["single column (3.5 in)"], dpi=100)
+    png = scatter_to_vector(rng.normal(size=(20, 2)), labels, "png", preset=single)
+    height, width = matplotlib.image.imread(io.BytesIO(png)).shape[:2]
+    assert png.startswith(b"\x89PNG") and width < 3.5 * 100 * 1.4  # legend beside the axes: tight bbox
+    svg = scatter_to_vector(rng.normal(size=(20, 2)), labels, "svg", preset=single, text_labels=["word"] + [""] * 19)
+    text = svg.decode()
+    for colour in OKABE_ITO:
+        assert colour.lower() in text.lower()
+    assert text.count(">word<") == 1
+    styles = label_styles(labels, "colour-blind safe")
+    assert len(set(styles.values())) == 10 and styles["l8"] == (OKABE_ITO[0], "square")
+    assert label_styles(["en"], "language") == {"en": (language_color("en"), "circle")}
+    with pytest.raises(ValueError, match="unknown palette"):
+        label_styles(["en"], "rainbow")
+
+
+def test_embedding_plots_have_no_coordinate_ticks():
+    svg = scatter_to_vector(np.arange(12.0).reshape(4, 3), ["en", "de"] * 2, "svg").decode()
+    assert "xtick" not in svg and "ytick" not in svg

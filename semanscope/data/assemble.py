@@ -185,17 +185,20 @@ class QuerySetBuilder:
         if not refs or refs[-1] != ref:
             refs.append(ref)
 
-    def finish(self, name: str, provenance: dict) -> LoadResult:
+    def finish(
+        self, name: str, provenance: dict, *, min_languages: int = MIN_LANGUAGES, min_concepts: int = MIN_CONCEPTS
+    ) -> LoadResult:
         """Apply the whole-set checks (see module doc) and build the :class:`LoadResult` (once:
-        the builder's rows are consumed)."""
+        the builder's rows are consumed). ``min_languages`` / ``min_concepts``: what must remain
+        (lower for sets typed in for exploration, where scores may not apply)."""
         report = list(self._notes)
         empty_langs = [code for code in self.languages if self._filled[code] == 0]
         languages = [code for code in self.languages if self._filled[code] > 0]
         if empty_langs:
             report.append(f"dropped language column(s) with no text at all: {', '.join(empty_langs)}")
-        if len(languages) < MIN_LANGUAGES:
+        if len(languages) < min_languages:
             raise QuerySetError(
-                f"{self.file}: needs at least {MIN_LANGUAGES} languages with text, found {len(languages)}"
+                f"{self.file}: needs at least {min_languages} languages with text, found {len(languages)}"
                 + (f" ({', '.join(languages)})" if languages else "")
                 + (
                     f"; column(s) {', '.join(map(repr, self._metadata))} were read as metadata: name language "
@@ -204,9 +207,9 @@ class QuerySetBuilder:
                     else ""
                 )
             )
-        if len(self._ids) < MIN_CONCEPTS:
+        if len(self._ids) < min_concepts:
             raise QuerySetError(
-                f"{self.file}: needs at least {MIN_CONCEPTS} concepts with text, found {len(self._ids)}"
+                f"{self.file}: needs at least {min_concepts} concepts with text, found {len(self._ids)}"
             )
         if self._empty_rows:
             report.append(

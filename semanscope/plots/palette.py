@@ -9,6 +9,7 @@ Python's ``hash``).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 
 # Distinct, colour-blind-friendlier first for the XQuAD languages, then common others.
 LANGUAGE_COLORS: dict[str, str] = {
@@ -64,6 +65,25 @@ EXTRA: tuple[str, ...] = (
 )
 
 FAMILY_COLORS: dict[str, str] = {"static": "#ff7f0e", "contextual": "#1f77b4"}
+
+OKABE_ITO: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442")
+"""Okabe & Ito's colour-blind-safe qualitative palette (blue, orange, green, purple, sky blue,
+vermillion, black, yellow)."""
+SYMBOLS: tuple[str, ...] = ("circle", "square", "diamond", "cross")
+"""Marker shapes that plotly draws in 2D and 3D, cycled after every :data:`OKABE_ITO` colour."""
+MPL_MARKERS: dict[str, str] = {"circle": "o", "square": "s", "diamond": "D", "cross": "P"}
+
+
+def distinct_styles(groups: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """``{group: (colour, symbol)}`` for the groups of one figure, in order of first appearance:
+    group k gets ``OKABE_ITO[k % 8]`` and ``SYMBOLS[(k // 8) % 4]``, so up to 32 groups differ in
+    colour or shape and the colours stay colour-blind-safe (used where every group of a figure
+    must be told apart, e.g. the study report; the app keeps :func:`language_color`, stable
+    across figures)."""
+    n = len(OKABE_ITO)
+    return {
+        g: (OKABE_ITO[k % n], SYMBOLS[(k // n) % len(SYMBOLS)]) for k, g in enumerate(dict.fromkeys(map(str, groups)))
+    }
 
 
 def language_color(code: str) -> str:

@@ -56,12 +56,14 @@ Highlight = np.ndarray | Sequence[bool] | Iterable[int] | None
 class Colouring:
     """How points are coloured: ``labels[k]`` is point k's group, ``colors[group]`` its colour
     (hex), ``names[group]`` its legend entry (the group itself when absent), ``title`` the
-    legend title. Any grouping plugs in (language, concept, topic, metadata, clusters)."""
+    legend title, ``symbols[group]`` its marker shape (a circle when absent). Any grouping plugs
+    in (language, concept, topic, metadata, clusters)."""
 
     title: str
     labels: Sequence[str]
     colors: Mapping[str, str]
     names: Mapping[str, str] = field(default_factory=dict)
+    symbols: Mapping[str, str] = field(default_factory=dict)
 
 
 def group_colors(groups: Iterable[str]) -> dict[str, str]:
@@ -213,6 +215,8 @@ def _scatter(
                 selected=dict(marker=dict(size=size * HIGHLIGHT_SCALE, opacity=1.0)),
                 unselected=dict(marker=dict(opacity=FADED_ALPHA)),
             )
+        if group in colouring.symbols:
+            marker["symbol"] = colouring.symbols[group]
         if opts.text_labels is not None:
             extra.update(
                 mode="markers+text",

@@ -14,7 +14,9 @@ from __future__ import annotations
 import math
 import numbers
 import re
+from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -166,3 +168,17 @@ def to_latex(df: pd.DataFrame, caption: str = "", label: str = "", digits: int =
         r"\end{table}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def coordinates_frame(
+    coords: np.ndarray, languages: Sequence[str], concept_ids: Sequence[str], texts: Sequence[str]
+) -> pd.DataFrame:
+    """One row per point: language, concept id, text and its 2D/3D coordinates (``x``, ``y``[, ``z``]),
+    e.g. to redraw a view elsewhere (export with :func:`to_csv`, which escapes formula-like cells)."""
+    xyz = np.asarray(coords, dtype=np.float64)
+    if xyz.ndim != 2 or xyz.shape[1] not in (2, 3) or not len(xyz) == len(languages) == len(concept_ids) == len(texts):
+        raise ValueError(f"coords {xyz.shape} must be (M, 2) or (M, 3) with one language, id and text per point")
+    frame = pd.DataFrame({"language": list(languages), "concept_id": list(concept_ids), "text": list(texts)})
+    for k, axis in enumerate("xyz"[: xyz.shape[1]]):
+        frame[axis] = xyz[:, k]
+    return frame

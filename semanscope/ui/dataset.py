@@ -9,6 +9,7 @@ import streamlit as st
 from semanscope import appcore
 from semanscope.data.loaders import load_queryset
 from semanscope.data.queryset import QuerySet
+from semanscope.data.typed import queryset_from_lists
 from semanscope.plots.tables import markdown_escape
 from semanscope.ui.errors import error_text, guard, show_error
 from semanscope.ui.resources import builtin_queryset
@@ -132,6 +133,27 @@ def use_file(path: str, name: str) -> None:
     try:
         result = load_queryset(path, name=name)
     except Exception as exc:  # noqa: BLE001
+        st.session_state["data_error"] = error_text(exc)
+        return
+    set_dataset(result.queryset, result.report)
+
+
+TYPED_LANGUAGES = "typed_languages"  # codes of the typed-list text areas on the Data page
+
+
+def typed_key(code: str) -> str:
+    """Session key of the text area of language ``code`` on the Data page."""
+    return f"typed:{code}"
+
+
+def use_lists() -> None:
+    """``on_click``: the typed lists (:func:`semanscope.data.typed.queryset_from_lists`) become the
+    data of every page; a failure is kept in ``data_error``."""
+    st.session_state["data_error"] = None
+    codes = [c.strip() for c in str(st.session_state.get(TYPED_LANGUAGES) or "").split(",") if c.strip()]
+    try:
+        result = queryset_from_lists({code: str(st.session_state.get(typed_key(code)) or "") for code in codes})
+    except Exception as exc:  # noqa: BLE001 - shown on the page, the session stays usable
         st.session_state["data_error"] = error_text(exc)
         return
     set_dataset(result.queryset, result.report)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import partial
 
 import numpy as np
@@ -11,6 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from semanscope.appcore import Points
 from semanscope.plots import (
     figure_to_html,
     figure_to_image,
@@ -21,8 +23,11 @@ from semanscope.plots import (
     to_markdown,
 )
 from semanscope.plots.export import NO_BROWSER_HELP
+from semanscope.plots.mpl import PALETTES, PRESETS, Preset
+from semanscope.plots.tables import coordinates_frame
 from semanscope.slug import ascii_slug
 from semanscope.ui.errors import guard
+from semanscope.ui.state import persistent
 from semanscope.ui.views import Style
 
 
@@ -51,12 +56,37 @@ def _figure_digest(fig: go.Figure) -> str:
     return hashlib.sha1(fig.to_json().encode("utf-8")).hexdigest()
 
 
+def export_preset() -> Preset:
+    """Sidebar "Export style" (remembered across pages): a publication preset (width, font size,
+    DPI) and the palette of the exported scatter plots."""
+    with st.sidebar.expander("Export style (papers)", expanded=False):
+        name = persistent(st.selectbox, str, "Preset", "export_preset", "screen", options=list(PRESETS))
+        preset = PRESETS[name]
+        palette = persistent(
+            st.radio,
+            str,
+            "Palette of exported scatter plots",
+            "export_palette",
+            preset.palette,
+            options=list(PALETTES),
+            help="'language': each language's colour in the app; 'colour-blind safe': Okabe-Ito colours, "
+            "then marker shapes beyond 8 languages.",
+        )
+        st.caption(f"{preset.width:g} in wide, {preset.font_size:g} pt text, PNG at {preset.dpi} dpi")
+    return replace(preset, palette=palette)
+
+
 def figure_downloads(
-    fig: go.Figure, name: str, camera: dict | None = None, vector: Callable[[str], bytes] | None = None
+    fig: go.Figure,
+    name: str,
+    camera: dict | None = None,
+    vector: Callable[[str], bytes] | None = None,
+    preset: Preset = PRESETS["screen"],
 ) -> None:
     """Download buttons for a figure: interactive HTML, PNG/SVG/PDF through kaleido (rendered on
-    request, keeping ``camera``), and, when ``vector(fmt)`` is given, matplotlib vector PDF/SVG."""
-    cols = st.columns(4)
+    request, keeping ``camera``, at the ``preset``'s width and DPI), and, when ``vector(fmt)`` is
+    given, matplotlib PDF/SVG/PNG."""
+    cols = st.columns(5)
     stem = ascii_slug(name)
     cols[0].download_button(
         "Interactive HTML",
@@ -68,17 +98,18 @@ def figure_downloads(
         icon=":material/download:",
     )
     if vector is not None:
-        for col, fmt in zip(cols[1:3], ("pdf", "svg"), strict=True):
+        mimes = {"pdf": "application/pdf", "svg": "image/svg+xml", "png": "image/png"}
+        for col, fmt in zip(cols[1:4], mimes, strict=True):
             col.download_button(
-                f"Vector {fmt.upper()} (matplotlib)",
+                f"{fmt.upper()} (matplotlib)",
                 partial(vector, fmt),
                 file_name=f"{stem}.{fmt}",
-                mime="application/pdf" if fmt == "pdf" else "image/svg+xml",
+                mime=mimes[fmt],
                 key=f"dl:{name}:mpl-{fmt}",
                 on_click="ignore",
                 icon=":material/download:",
             )
-    with cols[3].popover("PNG / SVG / PDF (kaleido)", icon=":material/image:", key=f"pop:{name}"):
+    with cols[4].popover("PNG / SVG / PDF (kaleido)", icon=":material/image:", key=f"pop:{name}"):
         if find_browser() is None:
             st.info(NO_BROWSER_HELP)
             return
@@ -89,7 +120,7 @@ def figure_downloads(
                 st.session_state[slot] = (
                     image_fmt,
                     _figure_digest(fig),
-                    figure_to_image(fig, image_fmt, camera=camera),
+                    figure_to_image(fig, image_fmt, *kaleido_size(preset), camera=camera),
                 )
         done = st.session_state.get(slot)
         if done and done[0] == image_fmt and done[1] == _figure_digest(fig):
@@ -103,10 +134,35 @@ def figure_downloads(
             )
 
 
+def kaleido_size(preset: Preset) -> tuple[int, int, float]:
+    """kaleido's ``(width, height, scale)``: layout pixels at 96 per inch, scaled to the preset's DPI."""
+    width = round(preset.width * 96)
+    return width, round(width * 6 / 7), preset.dpi / 96
+
+
 def scatter_vector(
-    coords: np.ndarray, labels: Sequence[str], concept_ids: Sequence[str], style: Style, camera: dict | None, title: str
+    coords: np.ndarray,
+    labels: Sequence[str],
+    concept_ids: Sequence[str],
+    style: Style,
+    camera: dict | None,
+    title: str,
+    preset: Preset = PRESETS["screen"],
 ) -> Callable[[str], bytes]:
-    """``fmt -> bytes`` matplotlib vector export of a 2D/3D view with the app's camera and links."""
+    """``fmt -> bytes`` matplotlib export of a 2D/3D view with the app's camera and links, in the ``preset``."""
     return lambda fmt: scatter_to_vector(
-        coords, labels, fmt=fmt, camera=camera, links=style.links, title=title, concept_ids=concept_ids
+        coords, labels, fmt=fmt, camera=camera, links=style.links, title=title, concept_ids=concept_ids, preset=preset
+    )
+
+
+def coordinates_download(coords: np.ndarray, pts: Points, name: str) -> None:
+    """CSV download of the points drawn (language, concept id, text) with their 2D/3D coordinates."""
+    st.download_button(
+        "Points and coordinates (CSV)",
+        lambda: to_csv(coordinates_frame(coords, pts.languages, pts.concept_ids, pts.texts)),
+        file_name=f"{ascii_slug(name)}-points.csv",
+        mime="text/csv",
+        key=f"dl:{name}:points",
+        on_click="ignore",
+        icon=":material/download:",
     )
