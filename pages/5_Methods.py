@@ -7,7 +7,7 @@ from semanscope import appcore
 from semanscope.plots.tables import markdown_escape
 from semanscope.ui.clustering import CLUSTERS_EXPLAINED, cached_cluster_labels, cluster_colouring, cluster_controls
 from semanscope.ui.dataset import sidebar_view
-from semanscope.ui.downloads import figure_downloads, scatter_vector, table_downloads
+from semanscope.ui.downloads import export_preset, figure_downloads, scatter_vector, table_downloads
 from semanscope.ui.errors import guard, page, run_page, show_error
 from semanscope.ui.methods import QUALITY_EXPLAINED, method_controls, method_runs, method_summary
 from semanscope.ui.runs import model_picker, model_run, show_notes
@@ -22,6 +22,7 @@ def main() -> None:
     methods, seed = method_controls()
     style = display_controls(qs)
     camera = camera_controls()
+    preset = export_preset()
     pts = appcore.points(qs)
     clusters = cluster_controls(qs.n_concepts, len(pts.texts))
 
@@ -69,8 +70,8 @@ def main() -> None:
                 fig.update_layout(height=480)
                 st.plotly_chart(with_camera(fig, camera), key=f"methods3d-{method_run.method}")
                 with st.expander("Export", icon=":material/download:"):
-                    vector = scatter_vector(Y, pts.languages, pts.concept_ids, style, camera, title)
-                    figure_downloads(fig, f"{qs.name}-{run.key}-{method_run.method}-3d", camera, vector)
+                    vector = scatter_vector(Y, pts.languages, pts.concept_ids, style, camera, title, preset)
+                    figure_downloads(fig, f"{qs.name}-{run.key}-{method_run.method}-3d", camera, vector, preset)
     if clusters is not None and not clusters.on_embeddings:
         st.caption(CLUSTERS_EXPLAINED)
 
