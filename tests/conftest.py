@@ -1,9 +1,21 @@
 import os
+import sys
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(autouse=True)
+def _keep_main_module():
+    """Streamlit's ``AppTest`` leaves the script it ran as ``sys.modules["__main__"]``; a later
+    test that starts a process with the ``spawn`` method would then re-run that script (a page, or
+    a ``from_function`` script that fails outside AppTest) in the child. Put the real one back."""
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None:
+        sys.modules["__main__"] = main
 
 
 @pytest.fixture(scope="module")
