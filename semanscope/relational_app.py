@@ -99,7 +99,7 @@ def arrow_data(relations: RelationSet, vectors: Mapping[str, np.ndarray], langua
         starts.append(w1 + offset)
         ends.append(w2 + offset)
         for i in index:
-            first, second = relations.pairs[i][j]  # type: ignore[misc]
+            first, second = relations.pairs[i][j]
             categories.append(relations.categories[i])
             hover.append(f"{first} \u2192 {second} ({lang}, {relations.ids[i]})")
         offset += len(words[lang])

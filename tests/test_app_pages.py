@@ -21,7 +21,14 @@ from semanscope import appcore  # noqa: E402
 from semanscope.models.base import ModelUnavailable  # noqa: E402
 from semanscope.ui import runs, state  # noqa: E402
 
-PAGES = ("app.py", "pages/1_Explore.py", "pages/2_Compare.py", "pages/3_Affinity.py", "pages/4_Data.py")
+PAGES = (
+    "app.py",
+    "pages/1_Explore.py",
+    "pages/2_Compare.py",
+    "pages/3_Affinity.py",
+    "pages/4_Data.py",
+    "pages/6_Relational.py",
+)
 
 
 @pytest.fixture(scope="module", autouse=True)
