@@ -57,10 +57,11 @@ def highlight_mask(highlight: Highlight, n_points: int) -> np.ndarray | None:
     return mask
 
 
-def _hover_text(text: str) -> str:
+def hover_text(text: str, max_chars: int = MAX_HOVER_CHARS) -> str:
+    """``text`` for a plotly hover: cut to ``max_chars`` (ending in an ellipsis) and HTML-escaped."""
     text = str(text)
-    if len(text) > MAX_HOVER_CHARS:
-        text = text[: MAX_HOVER_CHARS - 1] + "\u2026"
+    if len(text) > max_chars:
+        text = text[: max_chars - 1] + "\u2026"
     return html.escape(text, quote=False)
 
 
@@ -145,7 +146,7 @@ def _scatter(
                 marker=marker,
                 **extra,
                 customdata=rows,
-                hovertext=[_hover_text(texts[i]) for i in rows.tolist()],
+                hovertext=[hover_text(texts[i]) for i in rows.tolist()],
                 text=[str(concept_ids[i]) for i in rows.tolist()],
                 hovertemplate=(
                     f"<b>%{{hovertext}}</b><br>language: {html.escape(language)}"
