@@ -16,11 +16,12 @@ colour for every model and language choice of one relation set.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+
+from semanscope.plots.scatter import hover_text
 
 CATEGORY_COLORS: tuple[str, ...] = (
     "#1f77b4",
@@ -41,13 +42,6 @@ MAX_HOVER_CHARS = 120
 def category_color(index: int) -> str:
     """Colour of the ``index``-th category (cycling through :data:`CATEGORY_COLORS`)."""
     return CATEGORY_COLORS[index % len(CATEGORY_COLORS)]
-
-
-def _label(text: str) -> str:
-    text = str(text)
-    if len(text) > MAX_HOVER_CHARS:
-        text = text[: MAX_HOVER_CHARS - 1] + "\u2026"
-    return html.escape(text, quote=False)
 
 
 def relation_arrows(
@@ -78,7 +72,7 @@ def relation_arrows(
         raise ValueError(f"categories {unknown} are not in category_order")
     extent = float(np.ptp(coords, axis=0).max()) if len(coords) else 1.0
     head = HEAD_FRACTION * (extent or 1.0)
-    labels = [_label(h) for h in hover]
+    labels = [hover_text(h, MAX_HOVER_CHARS) for h in hover]
     cats = np.asarray(categories, dtype=object)
     fig = go.Figure()
     for c, category in enumerate(order):
@@ -96,7 +90,7 @@ def relation_arrows(
                 y=axes[1],
                 z=axes[2],
                 mode="lines+markers",
-                name=_label(category),
+                name=hover_text(category, MAX_HOVER_CHARS),
                 legendgroup=f"category-{c}",
                 line=dict(color=color, width=3),
                 marker=dict(color=color, size=3, symbol=["circle", "diamond", "circle"] * idx.size),
@@ -125,7 +119,7 @@ def relation_arrows(
                     hoverinfo="skip",
                     showlegend=False,
                     legendgroup=f"category-{c}",
-                    name=f"{_label(category)} heads",
+                    name=f"{hover_text(category, MAX_HOVER_CHARS)} heads",
                 )
             )
     fig.update_layout(
