@@ -25,9 +25,8 @@ from semanscope.study import ModelSpec, study_versions
 from semanscope.ui.dataset import language_label
 from semanscope.ui.downloads import figure_downloads, table_downloads
 from semanscope.ui.errors import error_text, show_error
-from semanscope.ui.progress import progress_bar
 from semanscope.ui.resources import cache_dir, embedding_cache, load_embedder
-from semanscope.ui.runs import show_cache_problems
+from semanscope.ui.runs import embed_with_progress
 from semanscope.ui.state import persistent
 from semanscope.ui.views import camera_controls, projection, projection_controls, with_camera
 
@@ -173,14 +172,9 @@ def relational_run(key: str, rel: RelationSet) -> RelationalRun:
         return RelationalRun(spec.key, spec.name, spec.family, "failed", f"loading failed: {error_text(exc)}")
     try:
         cache = embedding_cache(cache_dir(EMBEDDINGS_SUBDIR))
-        seen = max((p.seq for p in cache.problems()), default=0)
         words = rel.words_by_language()
         label = f"Embedding {sum(map(len, words.values())):,} words with {markdown_escape(spec.name)}"
-        try:
-            with progress_bar(label) as bar:
-                embed_by_language(words, embedder, cache, progress=bar)
-        finally:
-            show_cache_problems(cache, seen)
+        embed_with_progress(label, lambda bar: embed_by_language(words, embedder, cache, progress=bar))
         return _ra_run(key, embedder.fingerprint, relational_app.relations_key(rel), _relations=rel)
     except Exception as exc:  # noqa: BLE001
         return RelationalRun(spec.key, spec.name, spec.family, "failed", error_text(exc))
