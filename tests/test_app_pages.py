@@ -14,7 +14,7 @@ import re
 import pytest
 
 pytest.importorskip("streamlit")
-from app_pages import ROOT, fast_app, run_page  # noqa: E402
+from app_pages import ROOT, clean, fast_app, run_page  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from semanscope import appcore  # noqa: E402
@@ -35,11 +35,6 @@ PAGES = (
 def fast_settings(tmp_path_factory):
     with fast_app(tmp_path_factory.mktemp("semanscope-cache")):
         yield
-
-
-def clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def metrics(at: AppTest) -> dict[str, list[str]]:

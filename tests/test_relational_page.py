@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("streamlit")
-from app_pages import fast_app, run_page  # noqa: E402
+from app_pages import clean, fast_app, run_page  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from semanscope.models.base import ModelUnavailable  # noqa: E402
@@ -40,11 +40,6 @@ TINY = (
 def fast_settings(tmp_path_factory):
     with fast_app(tmp_path_factory.mktemp("semanscope-cache")):
         yield
-
-
-def clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def frames(at: AppTest) -> dict[str, object]:
