@@ -7,7 +7,7 @@ import pytest
 from semanscope.appcore import AppError
 from semanscope.data.relations import load_builtin_relations
 from semanscope.plots import ra_heatmap, relation_arrows
-from semanscope.plots.arrows import category_color
+from semanscope.plots.arrows import HEAD_FRACTION, category_color
 from semanscope.relational_app import arrow_data, load_relations_upload, relations_key, select_relations
 
 GOOD = (
@@ -108,7 +108,9 @@ def test_relation_arrows_draw_segments_heads_and_escaped_hover():
     assert list(lines[1].x) == [0.0, 1.0, None] and list(lines[1].y) == [0.0, 0.0, None]
     assert lines[1].text[0] == "a \u2192 &lt;img src=x&gt;"
     assert len(cones) == 1  # the zero-length arrow has no head
-    assert (cones[0].u[0], cones[0].v[0], cones[0].w[0]) == (1.0, 0.0, 0.0) and cones[0].x[0] == 1.0
+    head = HEAD_FRACTION * 2.0  # the largest extent of coords is 2 (y)
+    np.testing.assert_allclose([cones[0].u[0], cones[0].v[0], cones[0].w[0]], [head, 0.0, 0.0])
+    assert cones[0].x[0] == 1.0 and cones[0].sizemode == "raw"
     with pytest.raises(ValueError, match="not in category_order"):
         relation_arrows(coords, np.array([0]), np.array([1]), ["x"], ["h"], category_order=["y"])
     with pytest.raises(ValueError, match="rows must lie"):

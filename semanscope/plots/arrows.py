@@ -7,8 +7,8 @@ of its two words; it returns a ``go.Figure`` with, per category (in order of fir
   with a circle at word1 and a diamond at word2; hovering either end shows
   ``word1 -> word2``, the language and the relation id (HTML-escaped, cut at 120 characters);
 * one ``Cone`` trace (no hover, no legend) with the arrowheads at word2, pointing along
-  ``end - start``, sized :data:`HEAD_FRACTION` of the largest extent of the plot (arrows of
-  zero length get no head).
+  ``end - start``, each :data:`HEAD_FRACTION` of the largest extent of the plot long (plotly's
+  ``sizemode="raw"``: the cone vector is the head itself; arrows of zero length get no head).
 
 Category colours come from :data:`CATEGORY_COLORS` in category order, so a category keeps its
 colour for every model and language choice of one relation set.
@@ -35,7 +35,7 @@ CATEGORY_COLORS: tuple[str, ...] = (
     "#7f7f7f",
     "#bcbd22",
 )
-HEAD_FRACTION = 0.04
+HEAD_FRACTION = 0.05
 MAX_HOVER_CHARS = 120
 
 
@@ -102,18 +102,18 @@ def relation_arrows(
         length = np.linalg.norm(direction, axis=1)
         keep = length > 0
         if keep.any():
-            tip, unit = coords[end[idx]][keep], direction[keep] / length[keep, None]
+            tip, vec = coords[end[idx]][keep], direction[keep] * (head / length[keep, None])
             fig.add_trace(
                 go.Cone(
                     x=tip[:, 0],
                     y=tip[:, 1],
                     z=tip[:, 2],
-                    u=unit[:, 0],
-                    v=unit[:, 1],
-                    w=unit[:, 2],
+                    u=vec[:, 0],
+                    v=vec[:, 1],
+                    w=vec[:, 2],
                     anchor="tip",
-                    sizemode="absolute",
-                    sizeref=head,
+                    sizemode="raw",
+                    sizeref=1.0,
                     colorscale=[[0, color], [1, color]],
                     showscale=False,
                     hoverinfo="skip",

@@ -270,9 +270,11 @@ def projection_section(study: RelationalStudy) -> None:
     coords = projection(arrows.X, method, settings, seed, f"Projecting {len(arrows.X):,} words")
     if coords is None:
         return
-    title = f"{key}: word1 \u2192 word2, coloured by category"
+    title = f"{key}: word1 \u2192 word2 by category"
     order = rel.category_names
-    fig = relation_arrows(coords, arrows.start, arrows.end, arrows.categories, arrows.hover, category_order=order)
-    fig = with_camera(fig.update_layout(title=title), camera)
+    fig = relation_arrows(
+        coords, arrows.start, arrows.end, arrows.categories, arrows.hover, category_order=order, title=title
+    )
+    fig = with_camera(fig, camera)
     st.plotly_chart(fig, key="ra-arrows")
     figure_downloads(fig, f"{rel.name}-{key}-ra-arrows", camera=camera)
