@@ -31,3 +31,9 @@ def run_page(page: str, **state: object) -> AppTest:
     for key, value in state.items():
         at.session_state[key] = value
     return at.run()
+
+
+def clean(at: AppTest) -> None:
+    """Assert the page ran without an exception or an error message."""
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]

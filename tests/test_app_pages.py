@@ -16,25 +16,27 @@ import numpy as np
 import pytest
 
 pytest.importorskip("streamlit")
-from app_pages import ROOT, fast_app, run_page  # noqa: E402
+from app_pages import ROOT, clean, fast_app, run_page  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from semanscope import appcore  # noqa: E402
 from semanscope.models.base import ModelUnavailable  # noqa: E402
 from semanscope.ui import runs, state  # noqa: E402
 
-PAGES = ("app.py", "pages/1_Explore.py", "pages/2_Compare.py", "pages/3_Affinity.py", "pages/4_Data.py")
+PAGES = (
+    "app.py",
+    "pages/1_Explore.py",
+    "pages/2_Compare.py",
+    "pages/3_Affinity.py",
+    "pages/4_Data.py",
+    "pages/6_Relational.py",
+)
 
 
 @pytest.fixture(scope="module", autouse=True)
 def fast_settings(tmp_path_factory):
     with fast_app(tmp_path_factory.mktemp("semanscope-cache")):
         yield
-
-
-def clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def metrics(at: AppTest) -> dict[str, list[str]]:

@@ -174,3 +174,17 @@ def test_original_ra_samples_load_one_relation_per_row(name):
     for i, row in enumerate(rows):
         assert rel.pairs[i] == tuple((row[f"word1_{c}"], row[f"word2_{c}"]) for c in codes)
     assert set(rel.categories) == {"family"} and "relation_type" in rel.metadata
+
+
+def test_builtin_relation_set_loads_cleanly():
+    from semanscope.data.builtin import BUILTIN_LICENSE
+    from semanscope.data.relations import BUILTIN_RELATIONS, load_builtin_relations
+
+    rel = load_builtin_relations()
+    loaded = load_relations(Path(relations_module.BUILTIN_DIR) / f"{BUILTIN_RELATIONS}.csv")
+    assert loaded.report == []  # no comment, missing, repeated or same-word pair to report
+    assert rel.languages == ("en", "de", "es", "fr", "ru", "zh")
+    assert rel.category_names == ("gender", "capital", "plural", "antonym")
+    assert [rel.categories.count(c) for c in rel.category_names] == [8, 8, 8, 8]
+    assert all(pair is not None and pair[0] != pair[1] for row in rel.pairs for pair in row)
+    assert rel.provenance["source"] == "builtin" and rel.provenance["license"] == BUILTIN_LICENSE

@@ -26,10 +26,16 @@ reported: its relation vector is zero and the metric excludes and counts it. Lim
 :data:`MAX_RELATIONS` relations, ``validation.MAX_LANGUAGES`` languages and
 ``validation.MAX_METADATA_COLUMNS`` metadata columns, ``validation.MAX_FILE_MB`` per file.
 Errors are :class:`~semanscope.data.validation.QuerySetError` naming the file, row and column.
+
+A built-in set ships with the package (:func:`load_builtin_relations`,
+``semanscope/data/builtin/relations.csv``): 32 relations in 4 categories (gender pairs,
+country -> capital, singular -> plural, antonyms) in English, German, Spanish, French, Russian
+and Chinese, written by the project (Chinese plurals are person nouns with the marker 们).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +43,7 @@ from pathlib import Path
 
 from . import validation
 from .assemble import metadata_value
+from .builtin import BUILTIN_DIR, BUILTIN_LICENSE
 from .encoding import as_source
 from .languages import UnknownLanguage, normalize_language
 from .records import Progress, RowCounter, container_of, read_records
@@ -50,6 +57,8 @@ NO_CATEGORY = "(none)"
 ID_COLUMNS = ("relation_id", "id")
 CATEGORY_COLUMN = "category"
 WORD_COLUMN = re.compile(r"^word([12])[_-](.+)$", re.IGNORECASE)
+BUILTIN_RELATIONS = "relations"
+"""Name of the built-in relation set (``semanscope/data/builtin/relations.csv``)."""
 
 Pair = tuple[str, str]
 
@@ -356,3 +365,13 @@ def load_relations(
         provenance,
     )
     return RelationLoadResult(relations, report)
+
+
+def load_builtin_relations() -> RelationSet:
+    """The built-in relation set (module doc); provenance says ``source="builtin"`` and the license."""
+    path = BUILTIN_DIR / f"{BUILTIN_RELATIONS}.csv"
+    if not path.exists():
+        raise QuerySetError(f"the built-in relation set is not installed (missing {path})")
+    relations = load_relations(path, name=BUILTIN_RELATIONS, license=BUILTIN_LICENSE).relations
+    provenance = {**relations.provenance, "source": "builtin", "path": f"semanscope/data/builtin/{path.name}"}
+    return dataclasses.replace(relations, provenance=provenance)

@@ -1,6 +1,14 @@
 """Figures (plotly), matplotlib vector exports and table exports."""
 
-from semanscope.plots.charts import degradation_heatmap, retrieval_heatmap, sa_bars, sa_heatmap, sa_vs_p_at_1
+from semanscope.plots.arrows import relation_arrows
+from semanscope.plots.charts import (
+    degradation_heatmap,
+    ra_heatmap,
+    retrieval_heatmap,
+    sa_bars,
+    sa_heatmap,
+    sa_vs_p_at_1,
+)
 from semanscope.plots.export import ExportUnavailable, figure_to_html, figure_to_image, figure_to_images, find_browser
 from semanscope.plots.mpl import camera_to_view, scatter_to_vector
 from semanscope.plots.palette import language_color
@@ -17,6 +25,8 @@ __all__ = [
     "find_browser",
     "format_ci",
     "language_color",
+    "ra_heatmap",
+    "relation_arrows",
     "retrieval_heatmap",
     "sa_bars",
     "sa_heatmap",

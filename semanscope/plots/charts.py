@@ -110,6 +110,24 @@ def sa_heatmap(
     )
 
 
+def ra_heatmap(cross: np.ndarray, languages: Sequence[str], title: str = "") -> go.Figure:
+    """Cross-language Relational Affinity (L, L) in [-1, 1] (mean matched cosine of relation vectors),
+    on a diverging scale centred at 0 (negative red, positive blue); NaN cells (the diagonal) blank."""
+    z = _square("cross", cross, languages)
+    return _heatmap(
+        z,
+        languages,
+        title=title,
+        colorscale="RdBu",
+        value_name="RA",
+        row_title="language",
+        col_title="language",
+        zmin=-1.0,
+        zmax=1.0,
+        zmid=0.0,
+    )
+
+
 def retrieval_heatmap(p1: np.ndarray, languages: Sequence[str], title: str = "", metric: str = "P@1") -> go.Figure:
     """Retrieval score (L, L) in [0, 1]: row = query language, column = target language."""
     z = _square(metric, p1, languages)

@@ -102,17 +102,18 @@ def highlight_mask(highlight: Highlight, n_points: int) -> np.ndarray | None:
     return mask
 
 
-def _hover_text(text: str) -> str:
+def hover_text(text: str, max_chars: int = MAX_HOVER_CHARS) -> str:
+    """``text`` for a plotly hover: cut to ``max_chars`` (ending in an ellipsis) and HTML-escaped."""
     text = str(text)
-    if len(text) > MAX_HOVER_CHARS:
-        text = text[: MAX_HOVER_CHARS - 1] + "\u2026"
+    if len(text) > max_chars:
+        text = text[: max_chars - 1] + "\u2026"
     return html.escape(text, quote=False)
 
 
 def _hover(text: str, language: object, concept_id: object) -> str:
     """Hover of one point: its text in bold, its language and concept (all escaped)."""
     esc = partial(html.escape, quote=False)
-    return f"<b>{_hover_text(text)}</b><br>language: {esc(str(language))}<br>concept: {esc(str(concept_id))}"
+    return f"<b>{hover_text(text)}</b><br>language: {esc(str(language))}<br>concept: {esc(str(concept_id))}"
 
 
 def _check_points(

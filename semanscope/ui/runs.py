@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import TypeVar
 
 import streamlit as st
 
@@ -17,9 +18,11 @@ from semanscope.paths import EMBEDDINGS_SUBDIR
 from semanscope.plots.tables import markdown_escape
 from semanscope.study import ModelRun, ModelSpec, not_run, run_model
 from semanscope.ui.errors import error_text, show_error
-from semanscope.ui.progress import progress_bar
+from semanscope.ui.progress import ProgressBar, progress_bar
 from semanscope.ui.resources import cache_dir, embedding_cache, load_embedder
 from semanscope.ui.state import MODEL, MODELS, USER_MODELS, persistent
+
+T = TypeVar("T")
 
 
 def model_picker(multi: bool) -> list[str]:
@@ -72,20 +75,28 @@ def model_run(key: str, qs: QuerySet, *, n_boot: int = appcore.DEFAULT_N_BOOT, s
         return not_run(spec, "failed", f"loading failed: {error_text(exc)}")
     try:
         cache = embedding_cache(cache_dir(EMBEDDINGS_SUBDIR))
-        seen = max((p.seq for p in cache.problems()), default=0)
         cached, total = cached_count(qs, embedder, cache)
         label = f"Embedding {total:,} texts with {markdown_escape(spec.name)} ({cached:,} of {total:,} cached)"
-        try:
-            with progress_bar(label) as bar:
-                X = embed_queryset(qs, embedder, cache, progress=bar)
-        finally:
-            show_cache_problems(cache, seen)
+        X = embed_with_progress(label, lambda bar: embed_queryset(qs, embedder, cache, progress=bar))
         note = appcore.scores_note(qs)
         if note:  # drawn without scores
             return replace(not_run(spec, "unscored", note), fingerprint=embedder.fingerprint, embeddings=X)
         return _scores(key, embedder.fingerprint, appcore.queryset_key(qs), n_boot, seed, _qs=qs)
     except Exception as exc:  # noqa: BLE001
         return not_run(spec, "failed", error_text(exc))
+
+
+def embed_with_progress(label: str, embed: Callable[[ProgressBar], T]) -> T:
+    """``embed(bar)`` (an embedding through the shared cache) under a progress bar labelled ``label``,
+    then what the cache reported meanwhile (:func:`show_cache_problems`), also when it fails;
+    returns what ``embed`` returns."""
+    cache = embedding_cache(cache_dir(EMBEDDINGS_SUBDIR))
+    seen = max((p.seq for p in cache.problems()), default=0)
+    try:
+        with progress_bar(label) as bar:
+            return embed(bar)
+    finally:
+        show_cache_problems(cache, seen)
 
 
 def show_cache_problems(cache: EmbeddingCache, after: int) -> None:
