@@ -79,5 +79,8 @@ st.navigation(
         st.Page("pages/2_Compare.py", title="Compare", icon=":material/compare:"),
         st.Page("pages/3_Affinity.py", title="Affinity", icon=":material/grid_on:"),
         st.Page("pages/4_Data.py", title="Data", icon=":material/table:"),
+        st.Page("pages/5_Methods.py", title="Compare methods", icon=":material/view_column:"),
+        st.Page("pages/6_Relational.py", title="Relational", icon=":material/arrow_right_alt:"),
+        st.Page("pages/7_Models.py", title="Models", icon=":material/extension:"),
     ]
 ).run()

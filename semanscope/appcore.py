@@ -441,22 +441,31 @@ def projection_settings(method: str, *, knn: int, t: int | None, n_landmark: int
 
 
 DISTINCT_TOLERANCE = 1e-6
-"""Rows whose values agree after rounding to this fraction of ``max |X|`` count as one point."""
+"""Rows closer than this fraction of ``max |X|`` (Euclidean) count as one point."""
 
 
 def distinct_rows(X: np.ndarray, tolerance: float = DISTINCT_TOLERANCE) -> tuple[np.ndarray, np.ndarray]:
-    """``(keep, inverse)`` with ``X[keep][inverse] ~= X``: ``keep`` = the first row of each distinct
-    row of ``X`` (increasing), ``inverse[i]`` = the position in ``keep`` of row i's value; rows are
-    the same when ``round(X / (tolerance * max|X|))`` is. A projection of ``X[keep]`` drawn at
-    ``Y[inverse]`` puts identical vectors (e.g. out-of-vocabulary texts of a static model) on one
-    spot, and PHATE's graph never sees a zero distance (graphtools fails on some)."""
+    """``(keep, inverse)`` with ``X[keep][inverse] ~= X``: rows i and j are the same point when
+    ``||X_i - X_j|| <= tolerance * max|X|``, taken transitively (connected components of that
+    radius graph, so near-duplicates are never split by a rounding boundary); ``keep`` = the first
+    row of each group (increasing), ``inverse[i]`` = the position in ``keep`` of row i's group. A
+    projection of ``X[keep]`` drawn at ``Y[inverse]`` puts identical vectors (e.g. out-of-vocabulary
+    texts of a static model) on one spot, and PHATE's graph never sees a (near-)zero distance
+    (graphtools fails on some)."""
+    from scipy.sparse.csgraph import connected_components
+    from sklearn.neighbors import radius_neighbors_graph
+
+    n = len(X)
     scale = float(np.max(np.abs(X))) if X.size else 0.0
-    key = np.round(X / (tolerance * scale)) if scale > 0 else np.zeros_like(X)
-    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
-    order = np.argsort(first)  # distinct values in first-seen order
+    if n < 2 or scale == 0:
+        return np.zeros(min(n, 1), dtype=np.int64), np.zeros(n, dtype=np.int64)
+    graph = radius_neighbors_graph(np.asarray(X, dtype=np.float64), tolerance * scale, mode="connectivity")
+    _, component = connected_components(graph, directed=False)
+    _, first, inverse = np.unique(component, return_index=True, return_inverse=True)
+    order = np.argsort(first)  # groups in first-seen order
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
-    return first[order], rank[inverse.ravel()]
+    return first[order].astype(np.int64), rank[inverse.ravel()].astype(np.int64)
 
 
 def fit_settings(method: str, settings: Mapping[str, Any], n_points: int) -> dict[str, Any]:

@@ -312,3 +312,10 @@ def test_selection_buttons_say_why(rows, concepts, languages) -> None:
         button = at.button(key=key)
         assert button.disabled is disabled and help_text in button.help
         assert "Scores need at least 3 concepts" in button.help or disabled
+
+
+def test_every_page_is_in_the_navigation() -> None:
+    """``app.py`` lists its pages with ``st.navigation``: a page file it does not name is unreachable."""
+    app = (ROOT / "app.py").read_text(encoding="utf-8")
+    missing = [p.name for p in sorted((ROOT / "pages").glob("*.py")) if f'"pages/{p.name}"' not in app]
+    assert missing == []

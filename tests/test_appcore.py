@@ -162,6 +162,9 @@ def test_distinct_rows_keep_first_occurrences_in_order() -> None:
     assert [a.tolist() for a in appcore.distinct_rows(near)] == [[0, 1, 3], [0, 1, 0, 2, 1]]
     plain = np.arange(6.0).reshape(3, 2)
     assert [a.tolist() for a in appcore.distinct_rows(plain)] == [[0, 1, 2], [0, 1, 2]]
+    # two rows 2e-12 apart on either side of a rounding boundary (1.5 bins of 3e-6): still one point
+    edge = np.array([[3.0, 4.5e-6 - 1e-12], [3.0, 4.5e-6 + 1e-12], [0.0, 1.0]])
+    assert [a.tolist() for a in appcore.distinct_rows(edge)] == [[0, 2], [0, 0, 1]]
 
 
 def test_fit_settings_lowers_phate_knn_for_tiny_views() -> None:

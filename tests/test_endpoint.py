@@ -134,6 +134,7 @@ def test_server_errors_are_retried_then_succeed(server, monkeypatch) -> None:
     ("status", "body", "message"),
     [
         (400, b"{}", "HTTP 400"),
+        (307, b"{}", "HTTP 307"),  # a redirect is refused, not followed with the key
         (500, b"{}", "HTTP 500"),
         (200, b"not json", "not JSON"),
         (200, b'{"data": [{"index": 0, "embedding": [1, "x"]}]}', "not a number"),

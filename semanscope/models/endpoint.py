@@ -6,9 +6,10 @@ Response: ``{"data": [{"index": i, "embedding": [floats]}, ...]}``; rows are put
 order. Every response is checked before it is used: at most :data:`MAX_RESPONSE_BYTES`, valid JSON
 of that shape, one row per input, finite numbers, the same dimension for every row.
 
-Failures: HTTP 429 and 5xx and connection errors are retried ``retries`` times with exponential
-backoff (``backoff * 2**attempt`` seconds); anything else, or the last failure, is a
-:class:`~semanscope.models.base.ModelUnavailable` with a one-line message.
+Redirects are refused (the key would follow them). Failures: HTTP 429 and 5xx and connection errors
+are retried ``retries`` times with exponential backoff (``backoff * 2**attempt`` seconds); anything
+else, or the last failure, is a :class:`~semanscope.models.base.ModelUnavailable` with a one-line
+message.
 
 The key is read from the environment at each request and never kept: it is not part of the
 fingerprint, the cache key, the results or any message. The fingerprint hashes the base URL
@@ -34,6 +35,16 @@ from semanscope.models.base import Embedder, Family, ModelUnavailable, Progress
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
 MAX_RESPONSE_BYTES = 64 * 2**20  # one batch's JSON; a longer body is an error, not read whole
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Refuse redirects: urllib would send the ``Authorization`` header on to the new address."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
 
 
 def public_url(url: str) -> str:
@@ -130,7 +141,7 @@ class EndpointEmbedder(Embedder):
         for attempt in range(self.retries + 1):
             request = urllib.request.Request(self._request_url, data=payload, headers=self._headers(), method="POST")
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - http(s) only
+                with _OPENER.open(request, timeout=self.timeout) as response:
                     body = response.read(MAX_RESPONSE_BYTES + 1)
             except urllib.error.HTTPError as exc:
                 if exc.code in RETRY_STATUS and attempt < self.retries:
