@@ -261,7 +261,7 @@ def test_readme_limits_match_the_code():
         f"| {validation.MAX_FILE_MB} MB (`semanscope.data.validation.MAX_FILE_MB`",
         f"| {validation.MAX_CONCEPTS:,} (`MAX_CONCEPTS`)",
         f"| {validation.MAX_LANGUAGES} (`MAX_LANGUAGES`)",
-        f"| {assemble.MIN_LANGUAGES} languages with text, {assemble.MIN_CONCEPTS} concepts |",
+        f"| {assemble.MIN_LANGUAGES} languages with text, {assemble.MIN_CONCEPTS} concepts (scores",
         f"| {validation.MAX_DECODED_BYTES // 2**20} MB of UTF-8 (`semanscope.data.validation.MAX_DECODED_BYTES`)",
         f"| {validation.MAX_CELL_BYTES // 2**20} MB of UTF-8 (`semanscope.data.validation.MAX_CELL_BYTES`)",
         f"over {validation.LONG_TEXT_CHARS:,} characters (`LONG_TEXT_CHARS`)",
