@@ -442,6 +442,8 @@ def projection_settings(method: str, *, knn: int, t: int | None, n_landmark: int
 
 DISTINCT_TOLERANCE = 1e-6
 """Rows closer than this fraction of ``max |X|`` (Euclidean) count as one point."""
+DISTINCT_PAIR_BLOCK = 65_536
+"""Candidate pairs of :func:`distinct_rows` checked at a time (bounds the memory of a dense cluster)."""
 
 
 def distinct_rows(X: np.ndarray, tolerance: float = DISTINCT_TOLERANCE) -> tuple[np.ndarray, np.ndarray]:
@@ -451,21 +453,46 @@ def distinct_rows(X: np.ndarray, tolerance: float = DISTINCT_TOLERANCE) -> tuple
     row of each group (increasing), ``inverse[i]`` = the position in ``keep`` of row i's group. A
     projection of ``X[keep]`` drawn at ``Y[inverse]`` puts identical vectors (e.g. out-of-vocabulary
     texts of a static model) on one spot, and PHATE's graph never sees a (near-)zero distance
-    (graphtools fails on some)."""
-    from scipy.sparse.csgraph import connected_components
-    from sklearn.neighbors import radius_neighbors_graph
+    (graphtools fails on some).
 
+    Runs on every rerun of a page, before the projection cache, so it avoids the M x M distances:
+    identical rows are merged first (``np.unique``); the radius graph's edges are then found among
+    the pairs whose projections ``p = X u`` on one fixed unit direction ``u`` differ by at most the
+    radius (``|u . (x - y)| <= ||x - y||``: no edge is missed), each checked at its full distance.
+    Without near-duplicates that is a sort, O(M log M + M d)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    X = np.asarray(X, dtype=np.float64)
     n = len(X)
     scale = float(np.max(np.abs(X))) if X.size else 0.0
     if n < 2 or scale == 0:
         return np.zeros(min(n, 1), dtype=np.int64), np.zeros(n, dtype=np.int64)
-    graph = radius_neighbors_graph(np.asarray(X, dtype=np.float64), tolerance * scale, mode="connectivity")
-    _, component = connected_components(graph, directed=False)
+    radius = tolerance * scale
+    U, unique_of = np.unique(X, axis=0, return_inverse=True)
+    direction = np.random.default_rng(0).standard_normal(X.shape[1])
+    p = U @ (direction / np.linalg.norm(direction))
+    order = np.argsort(p, kind="stable")
+    ends = np.searchsorted(p[order], p[order] + radius, side="right")
+    counts = ends - np.arange(len(U)) - 1  # candidates after each position in sorted order
+    a = np.repeat(np.arange(len(U)), counts)
+    b = a + 1 + np.arange(a.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    edge_i, edge_j = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for start in range(0, a.size, DISTINCT_PAIR_BLOCK):
+        i = order[a[start : start + DISTINCT_PAIR_BLOCK]]
+        j = order[b[start : start + DISTINCT_PAIR_BLOCK]]
+        close = np.linalg.norm(U[i] - U[j], axis=1) <= radius
+        edge_i.append(i[close])
+        edge_j.append(j[close])
+    sources, targets = np.concatenate(edge_i), np.concatenate(edge_j)
+    graph = coo_matrix((np.ones(sources.size), (sources, targets)), shape=(len(U), len(U)))
+    _, component_of_unique = connected_components(graph, directed=False)
+    component = component_of_unique[unique_of.ravel()]
     _, first, inverse = np.unique(component, return_index=True, return_inverse=True)
-    order = np.argsort(first)  # groups in first-seen order
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size)
-    return first[order].astype(np.int64), rank[inverse.ravel()].astype(np.int64)
+    seen = np.argsort(first)  # groups in first-seen order
+    rank = np.empty_like(seen)
+    rank[seen] = np.arange(seen.size)
+    return first[seen].astype(np.int64), rank[inverse.ravel()].astype(np.int64)
 
 
 def fit_settings(method: str, settings: Mapping[str, Any], n_points: int) -> dict[str, Any]:

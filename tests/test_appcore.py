@@ -152,6 +152,23 @@ def test_colourings_by_language_concept_topic_and_metadata() -> None:
         appcore.colouring(qs, "size")
 
 
+def test_distinct_rows_equal_the_radius_graph_components_by_brute_force() -> None:
+    """The sort along one direction finds exactly the components of the full radius graph."""
+    from scipy.sparse.csgraph import connected_components
+    from sklearn.neighbors import radius_neighbors_graph
+
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        base = rng.normal(size=(int(rng.integers(5, 60)), int(rng.integers(2, 20))))
+        noise = rng.choice([0.0, 1e-9, 3e-7, 1e-3], size=(200, 1)) * rng.normal(size=(200, base.shape[1]))
+        X = base[rng.integers(0, len(base), 200)] + noise
+        graph = radius_neighbors_graph(X, appcore.DISTINCT_TOLERANCE * np.abs(X).max(), mode="connectivity")
+        _, component = connected_components(graph, directed=False)
+        keep, inverse = appcore.distinct_rows(X)
+        assert np.array_equal(component[keep][inverse], component)  # same group as its kept row
+        assert len(set(component[keep].tolist())) == keep.size == len(set(component.tolist()))
+
+
 def test_distinct_rows_keep_first_occurrences_in_order() -> None:
     X = np.array([[3.0, 1.0], [1.0, 2.0], [3.0, 1.0], [0.0, 0.0], [1.0, 2.0]])
     keep, inverse = appcore.distinct_rows(X)
