@@ -35,7 +35,14 @@ from semanscope.models.registry import DEFAULT_COMPARISON, ModelInfo
 from semanscope.plots.palette import language_color
 from semanscope.plots.scatter import Colouring, group_colors
 from semanscope.report import role_of
-from semanscope.study import ALL, Degradation, ModelRun, select_queryset
+from semanscope.study import (
+    ALL,
+    SCORE_MIN_CONCEPTS,
+    SCORE_MIN_LANGUAGES,
+    Degradation,
+    ModelRun,
+    select_queryset,
+)
 
 DEFAULT_DATASET = "faq"
 DEFAULT_LANGUAGES: tuple[str, ...] = ("en", "de", "es", "zh", "ar", "hi")
@@ -84,12 +91,6 @@ def default_max_concepts(environ: Mapping[str, str] = os.environ) -> int | None:
     if value < 3:
         raise AppError(f"{MAX_CONCEPTS_ENV} must be at least 3, got {value}")
     return value
-
-
-SCORE_MIN_CONCEPTS = 3
-"""Concepts the scores need: SA's between-concept dispersion H and the bootstrap over concepts."""
-SCORE_MIN_LANGUAGES = 2
-"""Languages the scores need: SA and retrieval compare the translations of a concept."""
 
 
 def select(

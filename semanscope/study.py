@@ -734,6 +734,12 @@ def run_study(
 
 
 # --------------------------------------------------------------------------- data selection
+SCORE_MIN_CONCEPTS = 3
+"""Concepts the scores need: SA's between-concept dispersion H and the bootstrap over concepts."""
+SCORE_MIN_LANGUAGES = 2
+"""Languages the scores need: SA and retrieval compare the translations of a concept."""
+
+
 def select_queryset(
     qs: QuerySet,
     *,
@@ -741,14 +747,15 @@ def select_queryset(
     topics: Sequence[str] | None = None,
     max_concepts: int | None = None,
     seed: int = 0,
-    min_concepts: int = 3,
-    min_languages: int = 2,
+    min_concepts: int = SCORE_MIN_CONCEPTS,
+    min_languages: int = SCORE_MIN_LANGUAGES,
 ) -> QuerySet:
     """Restrict to ``languages`` (set order kept) and ``topics``, drop incomplete concepts, then keep
     at most ``max_concepts`` concepts drawn without replacement by ``np.random.default_rng(seed)``
     (kept in set order). ValueError, naming what is available, for unknown languages/topics or
-    fewer than ``min_concepts`` concepts (or ``min_languages`` languages; the scores need 3 and 2,
-    the defaults) left. The choice is recorded in ``provenance['selection']``.
+    fewer than ``min_concepts`` concepts (or ``min_languages`` languages; the defaults are what the
+    scores need, :data:`SCORE_MIN_CONCEPTS` and :data:`SCORE_MIN_LANGUAGES`) left. The choice is
+    recorded in ``provenance['selection']``.
     """
     if topics:
         unknown = sorted(set(topics) - set(qs.topic_names))
@@ -758,8 +765,8 @@ def select_queryset(
         raise ValueError(f"need at least {min_languages} language(s), got {list(languages)}")
     sub = qs.subset(languages=languages, topics=list(topics) if topics else None)
     if max_concepts is not None:
-        if max_concepts < 3:
-            raise ValueError(f"max_concepts must be at least 3, got {max_concepts}")
+        if max_concepts < SCORE_MIN_CONCEPTS:
+            raise ValueError(f"max_concepts must be at least {SCORE_MIN_CONCEPTS}, got {max_concepts}")
         if sub.n_concepts > max_concepts:
             keep = np.sort(np.random.default_rng(seed).choice(sub.n_concepts, max_concepts, replace=False))
             sub = sub.subset(concept_ids=[sub.ids[i] for i in keep])
