@@ -318,7 +318,8 @@ def search_concepts(qs: QuerySet, query: str) -> tuple[str, ...]:
 
 def search_rows(qs: QuerySet, concept_ids: Sequence[str]) -> np.ndarray:
     """Rows of ``qs.items()`` that belong to ``concept_ids`` (the points a search marks)."""
-    wanted = np.array([cid in set(concept_ids) for cid in qs.ids], dtype=bool)
+    ids = set(concept_ids)
+    wanted = np.array([cid in ids for cid in qs.ids], dtype=bool)
     return np.flatnonzero(wanted[qs.items().concept]).astype(np.int64) if wanted.size else np.zeros(0, np.int64)
 
 
