@@ -14,6 +14,7 @@ from semanscope.ui.dataset import (
     load_files,
     sidebar_view,
     stash_upload,
+    typed_codes,
     typed_key,
     use_builtin,
     use_file,
@@ -32,10 +33,10 @@ def typed_lists() -> None:
         "with `#` are skipped; `a | b` gives alternatives. One language is enough to explore the points; "
         "Semantic Affinity and retrieval need at least 2 languages and 3 concepts."
     )
-    codes_text = st.text_input(
+    st.text_input(
         "Languages (codes or names, comma-separated)", value="en, de", key=TYPED_LANGUAGES, help="e.g. en, de, zh"
     )
-    codes = [c.strip() for c in codes_text.split(",") if c.strip()]
+    codes = typed_codes()
     cols = st.columns(min(len(codes), 4) or 1)
     for i, code in enumerate(codes):
         cols[i % len(cols)].text_area(

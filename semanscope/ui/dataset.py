@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import streamlit as st
 
 from semanscope import appcore
+from semanscope.data.assemble import LoadResult
 from semanscope.data.loaders import load_queryset
 from semanscope.data.queryset import QuerySet
 from semanscope.data.typed import queryset_from_lists
@@ -109,16 +110,22 @@ def stash_upload() -> None:
     st.session_state["data_error"] = None
 
 
-def load_files(format: str | None, pivot: str) -> None:
-    """``on_click`` of the Data page's Load button: load ``st.session_state[UPLOAD]`` with
-    :func:`appcore.load_upload`; a failure is kept in ``data_error`` for the page to show."""
+def _use_loaded(load: Callable[[], LoadResult]) -> None:
+    """``load()``'s query set becomes the data of every page; a failure is kept in ``data_error``
+    for the Data page to show (the session stays usable)."""
     st.session_state["data_error"] = None
     try:
-        result = appcore.load_upload(st.session_state.get(UPLOAD) or [], format=format, pivot=pivot)
+        result = load()
     except Exception as exc:  # noqa: BLE001 - shown on the page, the session stays usable
         st.session_state["data_error"] = error_text(exc)
         return
     set_dataset(result.queryset, result.report)
+
+
+def load_files(format: str | None, pivot: str) -> None:
+    """``on_click`` of the Data page's Load button: load ``st.session_state[UPLOAD]`` with
+    :func:`appcore.load_upload`."""
+    _use_loaded(lambda: appcore.load_upload(st.session_state.get(UPLOAD) or [], format=format, pivot=pivot))
 
 
 def use_builtin(name: str) -> None:
@@ -129,13 +136,7 @@ def use_builtin(name: str) -> None:
 
 def use_file(path: str, name: str) -> None:
     """``on_click``: load a query-set file on this machine (e.g. the shared XQuAD questions)."""
-    st.session_state["data_error"] = None
-    try:
-        result = load_queryset(path, name=name)
-    except Exception as exc:  # noqa: BLE001
-        st.session_state["data_error"] = error_text(exc)
-        return
-    set_dataset(result.queryset, result.report)
+    _use_loaded(lambda: load_queryset(path, name=name))
 
 
 TYPED_LANGUAGES = "typed_languages"  # codes of the typed-list text areas on the Data page
@@ -146,14 +147,14 @@ def typed_key(code: str) -> str:
     return f"typed:{code}"
 
 
+def typed_codes() -> list[str]:
+    """The languages named in the Data page's comma-separated languages field, in order."""
+    return [c.strip() for c in str(st.session_state.get(TYPED_LANGUAGES) or "").split(",") if c.strip()]
+
+
 def use_lists() -> None:
     """``on_click``: the typed lists (:func:`semanscope.data.typed.queryset_from_lists`) become the
-    data of every page; a failure is kept in ``data_error``."""
-    st.session_state["data_error"] = None
-    codes = [c.strip() for c in str(st.session_state.get(TYPED_LANGUAGES) or "").split(",") if c.strip()]
-    try:
-        result = queryset_from_lists({code: str(st.session_state.get(typed_key(code)) or "") for code in codes})
-    except Exception as exc:  # noqa: BLE001 - shown on the page, the session stays usable
-        st.session_state["data_error"] = error_text(exc)
-        return
-    set_dataset(result.queryset, result.report)
+    data of every page."""
+    _use_loaded(
+        lambda: queryset_from_lists({code: str(st.session_state.get(typed_key(code)) or "") for code in typed_codes()})
+    )
