@@ -19,9 +19,9 @@ import io
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -43,6 +43,8 @@ from semanscope.study import (
     ModelRun,
     select_queryset,
 )
+
+T = TypeVar("T")
 
 DEFAULT_DATASET = "faq"
 DEFAULT_LANGUAGES: tuple[str, ...] = ("en", "de", "es", "zh", "ar", "hi")
@@ -151,6 +153,25 @@ def queryset_key(qs: QuerySet) -> str:
     return hashlib.sha1(json.dumps(payload, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
+def upload_buffer(name: str, data: bytes) -> io.BytesIO:
+    """An uploaded file as an in-memory file whose ``name`` is reduced with ``safe_upload_name``."""
+    buffer = io.BytesIO(bytes(data))
+    buffer.name = safe_upload_name(name)
+    return buffer
+
+
+def read_upload(load: Callable[[], T], names: str, what: str) -> T:
+    """``load()`` of uploaded files; a :class:`QuerySetError` becomes an :class:`AppError` with its
+    message, any other failure (a parser error on user bytes) one naming the files (``names``) and
+    what they could not be read as (``what``), so the page shows a message, not a stack trace."""
+    try:
+        return load()
+    except QuerySetError as exc:
+        raise AppError(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - any parser failure on user bytes is a bad upload
+        raise AppError(f"{names}: could not be read as {what} ({type(exc).__name__}: {exc})") from None
+
+
 def load_upload(
     files: Sequence[tuple[str, bytes]],
     *,
@@ -162,22 +183,14 @@ def load_upload(
     One file is read in ``format`` (detected when None); several are joined as WebFAQ bitexts
     or XQuAD files on ``pivot``. File names are reduced with ``safe_upload_name``. Every
     failure (bad format, encoding, columns, or a parser error) becomes an :class:`AppError`
-    naming the file, so the page shows a message instead of a stack trace.
+    naming the file (:func:`read_upload`).
     """
     if not files:
         raise AppError("no file uploaded: choose a CSV, TSV, JSON lines, JSON or Parquet file")
-    sources = []
-    for name, data in files:
-        buffer = io.BytesIO(bytes(data))
-        buffer.name = safe_upload_name(name)
-        sources.append(buffer)
+    sources = [upload_buffer(name, data) for name, data in files]
+    source = sources if len(sources) > 1 else sources[0]
     names = ", ".join(s.name for s in sources)
-    try:
-        return load_queryset(sources if len(sources) > 1 else sources[0], format=format or None, pivot=pivot)
-    except QuerySetError as exc:
-        raise AppError(str(exc)) from None
-    except Exception as exc:  # noqa: BLE001 - any parser failure on user bytes is a bad upload
-        raise AppError(f"{names}: could not be read as a query set ({type(exc).__name__}: {exc})") from None
+    return read_upload(lambda: load_queryset(source, format=format or None, pivot=pivot), names, "a query set")
 
 
 def language_coverage(qs: QuerySet) -> pd.DataFrame:

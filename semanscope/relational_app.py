@@ -10,17 +10,14 @@ User mistakes raise :class:`~semanscope.appcore.AppError`, whose message is show
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from semanscope.appcore import AppError
-from semanscope.data.loaders import safe_upload_name
+from semanscope.appcore import AppError, read_upload, upload_buffer
 from semanscope.data.relations import RelationLoadResult, RelationSet, load_relations
-from semanscope.data.validation import QuerySetError
 from semanscope.relational_study import pair_rows
 
 DEFAULT_PROJECTION_LANGUAGES = 2
@@ -31,14 +28,8 @@ def load_relations_upload(name: str, data: bytes) -> RelationLoadResult:
     """Load an uploaded relation file (``name``, ``data``) with :func:`load_relations`: the same
     size limits, decoded-text budget and validation as every file; the name is reduced with
     ``safe_upload_name``. Every failure becomes an :class:`AppError` naming the file."""
-    buffer = io.BytesIO(bytes(data))
-    buffer.name = safe_upload_name(name)
-    try:
-        return load_relations(buffer)
-    except QuerySetError as exc:
-        raise AppError(str(exc)) from None
-    except Exception as exc:  # noqa: BLE001 - any parser failure on user bytes is a bad upload
-        raise AppError(f"{buffer.name}: could not be read as a relation file ({type(exc).__name__}: {exc})") from None
+    buffer = upload_buffer(name, data)
+    return read_upload(lambda: load_relations(buffer), buffer.name, "a relation file")
 
 
 def select_relations(relations: RelationSet, languages: Sequence[str], categories: Sequence[str]) -> RelationSet:
