@@ -646,6 +646,7 @@ def phate_view(qs: QuerySet, seed: int, title: str, size: int = PHATE_SAMPLE) ->
     labelled once with its first-language text cut to :data:`PHATE_LABEL_CHARS`, styled by
     :func:`~semanscope.plots.palette.distinct_styles` (distinct colour or marker per language)."""
     from semanscope.plots.palette import distinct_styles
+    from semanscope.plots.scatter import clip
 
     items = qs.items()
     n = qs.n_concepts
@@ -654,10 +655,7 @@ def phate_view(qs: QuerySet, seed: int, title: str, size: int = PHATE_SAMPLE) ->
     labels = [qs.languages[j] for j in items.lang[rows]]
     texts = [items.texts[i] for i in rows.tolist()]
     first = qs.languages[0]
-    text_labels = [
-        (t if len(t) <= PHATE_LABEL_CHARS else t[: PHATE_LABEL_CHARS - 1] + "\u2026") if lang == first else ""
-        for t, lang in zip(texts, labels, strict=True)
-    ]
+    text_labels = [clip(t, PHATE_LABEL_CHARS) if lang == first else "" for t, lang in zip(texts, labels, strict=True)]
     shown = f"{len(keep)} of {n} concepts (seeded sample), labelled in {first}" if n > size else f"labelled in {first}"
     return PhateView(
         rows,

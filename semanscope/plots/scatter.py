@@ -71,15 +71,18 @@ def group_colors(groups: Iterable[str]) -> dict[str, str]:
     return {g: GROUP_PALETTE[k % len(GROUP_PALETTE)] for k, g in enumerate(dict.fromkeys(groups))}
 
 
+def clip(text: str, max_chars: int) -> str:
+    """``text`` when it has at most ``max_chars`` characters, else its first ``max_chars - 1``
+    and an ellipsis ("…"): ``max_chars`` characters in all."""
+    return text if len(text) <= max_chars else text[: max_chars - 1] + "\u2026"
+
+
 def short_label(text: str, max_chars: int) -> str:
-    """``text`` on one line, cut to ``max_chars`` characters (the last one "…") and HTML-escaped
+    """``text`` on one line, cut to ``max_chars`` characters (:func:`clip`) and HTML-escaped
     (plotly renders a subset of HTML in text labels)."""
     if max_chars < 1:
         raise ValueError(f"max_chars must be >= 1; got {max_chars}")
-    flat = " ".join(str(text).split())
-    if len(flat) > max_chars:
-        flat = flat[: max_chars - 1] + "\u2026"
-    return html.escape(flat, quote=False)
+    return html.escape(clip(" ".join(str(text).split()), max_chars), quote=False)
 
 
 def highlight_mask(highlight: Highlight, n_points: int) -> np.ndarray | None:
@@ -103,11 +106,8 @@ def highlight_mask(highlight: Highlight, n_points: int) -> np.ndarray | None:
 
 
 def hover_text(text: str, max_chars: int = MAX_HOVER_CHARS) -> str:
-    """``text`` for a plotly hover: cut to ``max_chars`` (ending in an ellipsis) and HTML-escaped."""
-    text = str(text)
-    if len(text) > max_chars:
-        text = text[: max_chars - 1] + "\u2026"
-    return html.escape(text, quote=False)
+    """``text`` for a plotly hover: cut to ``max_chars`` (:func:`clip`) and HTML-escaped."""
+    return html.escape(clip(str(text), max_chars), quote=False)
 
 
 def _hover(text: str, language: object, concept_id: object) -> str:
