@@ -37,6 +37,11 @@ class Preset:
     dpi: int
     palette: str = "language"
 
+    @property
+    def height(self) -> float:
+        """Figure height in inches: 6/7 of the width (the scatter plots' aspect)."""
+        return self.width * 6 / 7
+
 
 PRESETS: dict[str, Preset] = {
     p.name: p
@@ -90,7 +95,7 @@ def scatter_to_vector(
 ) -> bytes:
     """Scatter of ``coords`` (M, 2) or (M, 3) as PDF, SVG or PNG bytes, one style per language
     label (:func:`label_styles` of the ``preset``'s palette), sized by the ``preset`` (width,
-    font size, PNG dpi; height = 6/7 of the width). No coordinate ticks: projected coordinates
+    font size, PNG dpi; :attr:`Preset.height`). No coordinate ticks: projected coordinates
     have no units.
 
     ``camera`` (3D only) is a plotly camera dict converted by :func:`camera_to_view`.
@@ -117,7 +122,7 @@ def scatter_to_vector(
     scale = preset.font_size / 10.0
 
     segments = None if pairs is None else np.stack([xyz[pairs[:, 0]], xyz[pairs[:, 1]]], axis=1)
-    fig = Figure(figsize=(preset.width, preset.width * 6 / 7))
+    fig = Figure(figsize=(preset.width, preset.height))
     if dim == 3:
         from mpl_toolkits.mplot3d import Axes3D
         from mpl_toolkits.mplot3d.art3d import Line3DCollection

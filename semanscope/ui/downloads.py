@@ -136,8 +136,7 @@ def figure_downloads(
 
 def kaleido_size(preset: Preset) -> tuple[int, int, float]:
     """kaleido's ``(width, height, scale)``: layout pixels at 96 per inch, scaled to the preset's DPI."""
-    width = round(preset.width * 96)
-    return width, round(width * 6 / 7), preset.dpi / 96
+    return round(preset.width * 96), round(preset.height * 96), preset.dpi / 96
 
 
 def scatter_vector(
