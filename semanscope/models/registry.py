@@ -433,7 +433,8 @@ def _endpoint_info(
     if not isinstance(model, str) or not model.strip():
         raise ValueError("an endpoint model needs option model=<the served model's name>")
     location = public_url(url)
-    if urlsplit(url.strip()).username or urlsplit(url.strip()).password:
+    given = urlsplit(url.strip())
+    if given.username or given.password:
         raise ValueError("put the API key in an environment variable (api_key_env), not in the URL")
     return ModelInfo(
         key or f"endpoint:{model}@{urlsplit(location).netloc}",
