@@ -53,9 +53,8 @@ def public_url(url: str) -> str:
     parts = urllib.parse.urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"an endpoint URL must start with http:// or https:// and name a host, got {url!r}")
-    host = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
-    if ":" in parts.hostname:  # IPv6 literal
-        host = f"[{parts.hostname}]" + ("" if parts.port is None else f":{parts.port}")
+    name = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname  # an IPv6 literal keeps its brackets
+    host = name if parts.port is None else f"{name}:{parts.port}"
     return urllib.parse.urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
 
 
