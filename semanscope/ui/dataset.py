@@ -12,7 +12,7 @@ from semanscope.data.loaders import load_queryset
 from semanscope.data.queryset import QuerySet
 from semanscope.data.typed import queryset_from_lists
 from semanscope.plots.tables import markdown_escape
-from semanscope.ui.errors import error_text, guard, show_error
+from semanscope.ui.errors import guard, keep_error, show_error
 from semanscope.ui.resources import builtin_queryset
 from semanscope.ui.state import CONCEPTS, DATASET, DATASET_REPORT, LANGUAGES, MAX_CONCEPTS, TOPICS, UPLOAD, persistent
 
@@ -112,14 +112,13 @@ def stash_upload() -> None:
 
 def _use_loaded(load: Callable[[], LoadResult]) -> None:
     """``load()``'s query set becomes the data of every page; a failure is kept in ``data_error``
-    for the Data page to show (the session stays usable)."""
-    st.session_state["data_error"] = None
-    try:
+    for the Data page to show (:func:`~semanscope.ui.errors.keep_error`)."""
+
+    def use() -> None:
         result = load()
-    except Exception as exc:  # noqa: BLE001 - shown on the page, the session stays usable
-        st.session_state["data_error"] = error_text(exc)
-        return
-    set_dataset(result.queryset, result.report)
+        set_dataset(result.queryset, result.report)
+
+    keep_error("data_error", use)
 
 
 def load_files(format: str | None, pivot: str) -> None:

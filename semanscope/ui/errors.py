@@ -30,6 +30,17 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def keep_error(error_key: str, action: Callable[[], None]) -> None:
+    """A widget callback's work: clear ``st.session_state[error_key]``, run ``action``; an exception's
+    one-line message (:func:`error_text`) is kept there for the page to show, and the session
+    stays usable (callbacks run before the page, so they cannot show it themselves)."""
+    st.session_state[error_key] = None
+    try:
+        action()
+    except Exception as exc:  # noqa: BLE001 - shown on the page
+        st.session_state[error_key] = error_text(exc)
+
+
 def show_error(message: str | BaseException, what: str = "") -> None:
     """``st.error`` with a clear one-line message (prefixed by ``what`` failed, when given)."""
     text = error_text(message) if isinstance(message, BaseException) else message

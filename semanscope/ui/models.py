@@ -18,7 +18,7 @@ from semanscope import appcore
 from semanscope.models.endpoint import DEFAULT_KEY_ENV
 from semanscope.models.registry import register_user_model
 from semanscope.plots.tables import markdown_escape
-from semanscope.ui.errors import error_text
+from semanscope.ui.errors import keep_error
 from semanscope.ui.state import USER_MODELS
 
 MODELS_ERROR = "models_error"  # message of the last failed add, shown once
@@ -54,17 +54,17 @@ def server_models_allowed() -> bool:
 def add_model(kind: str, source: str, key: str = "", **options: Any) -> None:
     """``on_click``: register a user model and show it in this session's pickers; a failure is
     kept in :data:`MODELS_ERROR` for the page to show (the session stays usable)."""
-    st.session_state[MODELS_ERROR] = st.session_state[MODELS_ADDED] = None
-    try:
+    st.session_state[MODELS_ADDED] = None
+
+    def add() -> None:
         if not source.strip():
             raise ValueError("give a path, name or URL")
         info = register_user_model(kind, source.strip(), key=key.strip() or None, **options)
-    except Exception as exc:  # noqa: BLE001 - shown on the page
-        st.session_state[MODELS_ERROR] = error_text(exc)
-        return
-    keys = [k for k in st.session_state.get(USER_MODELS) or [] if k != info.key]
-    st.session_state[USER_MODELS] = [*keys, info.key]
-    st.session_state[MODELS_ADDED] = f"{info.display_name} ({info.key}): {info.status.replace('-', ' ')}"
+        keys = [k for k in st.session_state.get(USER_MODELS) or [] if k != info.key]
+        st.session_state[USER_MODELS] = [*keys, info.key]
+        st.session_state[MODELS_ADDED] = f"{info.display_name} ({info.key}): {info.status.replace('-', ' ')}"
+
+    keep_error(MODELS_ERROR, add)
 
 
 def remove_model(key: str) -> None:

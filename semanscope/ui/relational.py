@@ -23,7 +23,7 @@ from semanscope.relational_study import RelationalRun, RelationalStudy, run_rela
 from semanscope.slug import ascii_slug
 from semanscope.study import ModelSpec, study_versions
 from semanscope.ui.downloads import figure_downloads, table_downloads
-from semanscope.ui.errors import error_text, show_error
+from semanscope.ui.errors import error_text, keep_error, show_error
 from semanscope.ui.resources import cache_dir, embedding_cache, load_embedder
 from semanscope.ui.runs import embed_with_progress
 from semanscope.ui.state import persistent
@@ -75,16 +75,15 @@ def stash_relations_upload() -> None:
 
 def load_relations_file() -> None:
     """``on_click`` of Load: :func:`relational_app.load_relations_upload`; a failure is kept for the page."""
-    st.session_state[RELATIONS_ERROR] = None
-    upload = st.session_state.get(RELATIONS_UPLOAD)
-    try:
+
+    def load() -> None:
+        upload = st.session_state.get(RELATIONS_UPLOAD)
         if not upload:
             raise AppError("no file uploaded: choose a relation CSV/TSV file")
         result = relational_app.load_relations_upload(*upload)
-    except Exception as exc:  # noqa: BLE001 - shown on the page, the session stays usable
-        st.session_state[RELATIONS_ERROR] = error_text(exc)
-        return
-    _set_relations(result.relations, result.report)
+        _set_relations(result.relations, result.report)
+
+    keep_error(RELATIONS_ERROR, load)
 
 
 def relation_set_section() -> RelationSet:
