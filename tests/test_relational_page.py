@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from semanscope.models.base import ModelUnavailable  # noqa: E402
 from semanscope.models.registry import load_model  # noqa: E402
-from semanscope.ui import relational, state  # noqa: E402
+from semanscope.ui import relational, runs, state  # noqa: E402
 
 PAGE = "pages/6_Relational.py"
 FAST = {"proj_method": "pca"}
@@ -152,7 +152,7 @@ def test_model_that_fails_to_load_is_a_message(monkeypatch):
     def unavailable(key: str):
         raise ModelUnavailable(f"{key} is not available: run `semanscope setup`")
 
-    monkeypatch.setattr(relational, "load_embedder", unavailable)
+    monkeypatch.setattr(runs, "load_embedder", unavailable)  # every page loads models through ui.runs
     at = run_page(PAGE, **FAST)
     assert not at.exception
     assert "semanscope setup" in at.error[0].value

@@ -14,7 +14,6 @@ from semanscope.appcore import AppError, language_label
 from semanscope.data.relations import MAX_RELATIONS, RelationSet, load_builtin_relations
 from semanscope.data.validation import MAX_FILE_MB
 from semanscope.embeddings import embed_by_language
-from semanscope.models.base import ModelUnavailable
 from semanscope.paths import EMBEDDINGS_SUBDIR
 from semanscope.plots import ra_heatmap, relation_arrows
 from semanscope.plots.tables import markdown_escape, to_csv
@@ -25,7 +24,7 @@ from semanscope.study import ModelSpec, study_versions
 from semanscope.ui.downloads import figure_downloads, table_downloads
 from semanscope.ui.errors import error_text, keep_error, show_error
 from semanscope.ui.resources import cache_dir, embedding_cache, load_embedder
-from semanscope.ui.runs import embed_with_progress
+from semanscope.ui.runs import embed_with_progress, load_for_run
 from semanscope.ui.state import persistent
 from semanscope.ui.views import camera_controls, projection, projection_controls, with_camera
 
@@ -161,13 +160,9 @@ def relational_run(key: str, rel: RelationSet) -> RelationalRun:
     """One model on ``rel``: load (cached), embed its words with a progress bar (persistent cache),
     then the cached RA. A model that cannot load or fails is an ``unavailable`` / ``failed`` run."""
     spec = ModelSpec.of(key)
-    try:
-        with st.spinner(f"Loading {markdown_escape(spec.name)}..."):
-            embedder = load_embedder(key)
-    except ModelUnavailable as exc:
-        return RelationalRun(spec.key, spec.name, spec.family, "unavailable", str(exc))
-    except Exception as exc:  # noqa: BLE001 - a broken model is reported, the page goes on
-        return RelationalRun(spec.key, spec.name, spec.family, "failed", f"loading failed: {error_text(exc)}")
+    embedder, status, message = load_for_run(spec)
+    if embedder is None:
+        return RelationalRun(spec.key, spec.name, spec.family, status, message)
     try:
         cache = embedding_cache(cache_dir(EMBEDDINGS_SUBDIR))
         words = rel.words_by_language()

@@ -12,11 +12,11 @@ from semanscope import appcore
 from semanscope.cache import EmbeddingCache
 from semanscope.data.queryset import QuerySet
 from semanscope.embeddings import cached_count, embed_queryset
-from semanscope.models.base import ModelUnavailable
+from semanscope.models.base import Embedder, ModelUnavailable
 from semanscope.models.registry import list_models
 from semanscope.paths import EMBEDDINGS_SUBDIR
 from semanscope.plots.tables import markdown_escape
-from semanscope.study import ModelRun, ModelSpec, not_run, run_model
+from semanscope.study import ModelRun, ModelSpec, RunStatus, not_run, run_model
 from semanscope.ui.errors import error_text, show_error
 from semanscope.ui.progress import ProgressBar, progress_bar
 from semanscope.ui.resources import cache_dir, embedding_cache, load_embedder
@@ -66,13 +66,9 @@ def model_run(key: str, qs: QuerySet, *, n_boot: int = appcore.DEFAULT_N_BOOT, s
     ``failed`` run with its message, so other models still show; a view too small for scores
     as an ``unscored`` run with its embeddings (:func:`appcore.scores_note` is its message)."""
     spec = ModelSpec.of(key)
-    try:
-        with st.spinner(f"Loading {markdown_escape(spec.name)}..."):
-            embedder = load_embedder(key)
-    except ModelUnavailable as exc:
-        return not_run(spec, "unavailable", str(exc))
-    except Exception as exc:  # noqa: BLE001 - a broken model is reported, the page goes on
-        return not_run(spec, "failed", f"loading failed: {error_text(exc)}")
+    embedder, status, message = load_for_run(spec)
+    if embedder is None:
+        return not_run(spec, status, message)
     try:
         cache = embedding_cache(cache_dir(EMBEDDINGS_SUBDIR))
         cached, total = cached_count(qs, embedder, cache)
@@ -84,6 +80,19 @@ def model_run(key: str, qs: QuerySet, *, n_boot: int = appcore.DEFAULT_N_BOOT, s
         return _scores(key, embedder.fingerprint, appcore.queryset_key(qs), n_boot, seed, _qs=qs)
     except Exception as exc:  # noqa: BLE001
         return not_run(spec, "failed", error_text(exc))
+
+
+def load_for_run(spec: ModelSpec) -> tuple[Embedder | None, RunStatus, str]:
+    """``(embedder, "ok", "")`` for the model of ``spec`` (loaded under a spinner, cached), or
+    ``(None, status, message)`` when it cannot load: ``unavailable`` (what to install or run) or
+    ``failed`` (a broken model), so the page reports it and goes on."""
+    try:
+        with st.spinner(f"Loading {markdown_escape(spec.name)}..."):
+            return load_embedder(spec.key), "ok", ""
+    except ModelUnavailable as exc:
+        return None, "unavailable", str(exc)
+    except Exception as exc:  # noqa: BLE001 - a broken model is reported, the page goes on
+        return None, "failed", f"loading failed: {error_text(exc)}"
 
 
 def embed_with_progress(label: str, embed: Callable[[ProgressBar], T]) -> T:
