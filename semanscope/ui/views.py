@@ -123,6 +123,10 @@ def projection(X: np.ndarray, method: str, settings: dict, seed: int, label: str
     return None
 
 
+LABEL_CHARS = 24  # default characters of a text label
+LABEL_SIZE = 11  # default font size of text labels (px)
+
+
 @dataclass(frozen=True)
 class Style:
     """How the points are drawn: marker size, opacity, concept links, colouring (one of
@@ -134,8 +138,8 @@ class Style:
     links: bool
     colour_by: str = "language"
     labels: bool = False
-    label_chars: int = 24
-    label_size: float = 11.0
+    label_chars: int = LABEL_CHARS
+    label_size: float = LABEL_SIZE
     sample: int = appcore.DEFAULT_SAMPLE
 
 
@@ -200,12 +204,12 @@ def display_controls(qs: QuerySet) -> Style:
             help="Language, concept, topic or any extra column of the query set.",
         )
         labels = persistent(st.checkbox, bool, "text labels", "labels", False, help="Hover a point for its whole text.")
-        chars, font = 24, 11
+        chars, font = LABEL_CHARS, LABEL_SIZE
         if labels:
             chars = persistent(
-                st.slider, int, "label length (characters)", "label_chars", 24, min_value=4, max_value=80
+                st.slider, int, "label length (characters)", "label_chars", LABEL_CHARS, min_value=4, max_value=80
             )
-            font = persistent(st.slider, int, "label font size", "label_size", 11, min_value=6, max_value=24)
+            font = persistent(st.slider, int, "label font size", "label_size", LABEL_SIZE, min_value=6, max_value=24)
         links = persistent(st.checkbox, bool, "link each concept's translations", "links", True)
         size = persistent(st.slider, float, "marker size", "marker_size", 3.0, min_value=1.0, max_value=12.0, step=0.5)
         opacity = persistent(st.slider, float, "opacity", "opacity", 0.85, min_value=0.1, max_value=1.0, step=0.05)
