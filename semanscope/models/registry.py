@@ -183,8 +183,9 @@ _BUILTINS: tuple[_Builtin, ...] = (
             False,
             "built by `semanscope setup` from e5-small-st",
             True,
-            "e5-small-st exported to ONNX, MatMul weights int8 per channel, run by ONNX Runtime (no torch); "
-            "'query: ' prefix. Its cosine to e5-small-st (FAQ set + XQuAD) is in its semanscope_meta.json.",
+            "e5-small-st exported to ONNX, MatMul weights int8 per channel (two FFN output MatMuls float32), run "
+            "by ONNX Runtime (no torch); 'query: ' prefix. Its cosine to e5-small-st (FAQ set + XQuAD) is in its "
+            "semanscope_meta.json; the default contextual model when that check passed.",
         ),
         (("onnxruntime", "onnxruntime==1.31.1"),),
         _load_onnx_folder,
