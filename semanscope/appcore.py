@@ -31,7 +31,7 @@ from semanscope.data.languages import language_name
 from semanscope.data.loaders import QuerySetError, load_queryset, safe_upload_name
 from semanscope.data.queryset import QuerySet
 from semanscope.degradation import Gap, language_pairs, pair_label
-from semanscope.models.registry import DEFAULT_COMPARISON, ModelInfo
+from semanscope.models.registry import ModelInfo, default_comparison
 from semanscope.plots.palette import language_color
 from semanscope.plots.scatter import Colouring, group_colors
 from semanscope.report import role_of
@@ -385,9 +385,12 @@ def split_models(infos: Sequence[ModelInfo]) -> tuple[list[ModelInfo], list[Mode
     return [i for i in infos if i.available], [i for i in infos if not i.available]
 
 
-def default_models(infos: Sequence[ModelInfo], preferred: Sequence[str] = DEFAULT_COMPARISON) -> list[str]:
-    """Keys of the ``preferred`` models that are available; failing that, the first available
-    static and the first available multilingual contextual model (or whatever is available)."""
+def default_models(infos: Sequence[ModelInfo], preferred: Sequence[str] | None = None) -> list[str]:
+    """Keys of the ``preferred`` models (default: :func:`~semanscope.models.registry.default_comparison`)
+    that are available; failing that, the first available static and the first available
+    multilingual contextual model (or whatever is available)."""
+    if preferred is None:
+        preferred = default_comparison()
     available, _ = split_models(infos)
     keys = [k for k in preferred if any(i.key == k for i in available)]
     if len(keys) >= min(2, len(available)):

@@ -51,8 +51,6 @@ def _csv_list(text: str | None) -> list[str] | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from semanscope.models.registry import DEFAULT_COMPARISON
-
     parser = argparse.ArgumentParser(
         prog="semanscope", description="Do a model's embeddings put translations together?"
     )
@@ -75,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument(
         "--models",
         default="default",
-        help=f"'all' (every available built-in), 'default' ({','.join(DEFAULT_COMPARISON)}) or comma-separated keys",
+        help="'all' (every available built-in), 'default' (tokenlearn-static and e5-small-int8 when `semanscope "
+        "setup` built it within its cosine bar, else e5-small-nano) or comma-separated keys",
     )
     study.add_argument("--langs", help="comma-separated languages to keep (default: all of the set)")
     study.add_argument("--topics", help="comma-separated topics of the main data set to keep (default: all)")
@@ -154,13 +153,14 @@ class _Bars:
 
 
 def resolve_models(text: str, cache_dir: Path | None) -> list[str]:
-    """``all`` -> every built-in key; ``default`` -> the default comparison; else validated keys."""
-    from semanscope.models.registry import BUILTIN_KEYS, DEFAULT_COMPARISON
+    """``all`` -> every built-in key; ``default`` -> the default comparison
+    (:func:`~semanscope.models.registry.default_comparison` in ``cache_dir``); else validated keys."""
+    from semanscope.models.registry import BUILTIN_KEYS, default_comparison
 
     if text == "all":
         return list(BUILTIN_KEYS)
     if text == "default":
-        return list(DEFAULT_COMPARISON)
+        return list(default_comparison(cache_dir))
     keys = _csv_list(text) or []
     if not keys:
         raise UsageError("--models needs 'all', 'default' or comma-separated model keys")

@@ -150,13 +150,16 @@ def test_second_call_computes_nothing_and_is_identical(tmp_path):
         assert emb.calls == 0
 
 
-def test_only_misses_are_encoded_in_input_order(cache):
+def test_only_misses_are_encoded_shortest_first_across_calls(cache):
+    """Misses go to the model sorted by length over the whole request (equal lengths in
+    first-seen order), in calls of ``batch_size``; the result is in input order."""
     emb = FakeEmbedder()
     encode_cached(emb, ["x", "y"], cache)
     emb.encoded.clear()
-    texts = ["z", "y", "w", "x", "z"]
-    out = encode_cached(emb, texts, cache)
-    assert emb.encoded == [(None, "z"), (None, "w")]
+    emb.calls = 0
+    texts = ["zzzz", "y", "w", "x", "vvv", "zzzz", "uu", "t"]
+    out = encode_cached(emb, texts, cache, batch_size=2)
+    assert [t for _, t in emb.encoded] == ["w", "t", "uu", "vvv", "zzzz"] and emb.calls == 2  # sizes 2, then 4
     np.testing.assert_array_equal(out, expected_matrix(emb, texts))
 
 

@@ -15,6 +15,7 @@ from semanscope.models.sentence_transformer import STEmbedder
 WORDS = "query : cat dog house tree the a big small red green runs sleeps".split()
 TEXTS = ["cat", "the big dog runs", "red house " * 20, "a small green tree sleeps", "zebra", "dog " * 3]
 MAX_SEQ = 16
+KEEP = (1,)  # the tiny model has 2 layers: its layer-1 FFN output MatMul stays float32
 
 
 @pytest.fixture(autouse=True)
@@ -84,7 +85,13 @@ def test_fp32_export_reproduces_sentence_transformers(tiny_st, tmp_path):
 def test_build_quantises_matmul_weights_and_records_the_cosines(tiny_st, tmp_path):
     import onnx
 
-    out = quantize_e5.build_e5_int8(tiny_st, tmp_path / "int8", texts=TEXTS)
+    reports: list[tuple[int, int]] = []
+    out = quantize_e5.build_e5_int8(
+        tiny_st, tmp_path / "int8", texts=TEXTS, fp32_layers=KEEP, progress=lambda d, t: reports.append((d, t))
+    )
+    total = 2 * len(TEXTS) + 3  # export, quantise, one unit per text and model, save
+    assert reports[:2] == [(1, total), (2, total)] and reports[-1] == (total, total)
+    assert {t for _, t in reports} == {total} and [d for d, _ in reports] == sorted(d for d, _ in reports)
     assert sorted(p.name for p in out.iterdir()) == [
         "encoder_config.json",
         "model.onnx",
@@ -94,22 +101,52 @@ def test_build_quantises_matmul_weights_and_records_the_cosines(tiny_st, tmp_pat
     graph = onnx.load(str(out / "model.onnx")).graph
     weights = {i.name for i in graph.initializer}
     assert any(n.op_type == "MatMulInteger" for n in graph.node)
-    # every MatMul left multiplies two activations (attention): no float32 MatMul weight remains
-    assert not [n.name for n in graph.node if n.op_type == "MatMul" and set(n.input) & weights]
+    # the MatMuls left multiply two activations (attention), except the one kept float32
+    kept = ["/model/encoder/layer.1/output/dense/MatMul"]
+    assert [n.name for n in graph.node if n.op_type == "MatMul" and set(n.input) & weights] == kept
     table = next(i for i in graph.initializer if i.name.endswith("word_embeddings.weight"))
     assert table.data_type == onnx.TensorProto.FLOAT  # the embedding table stays float32
-    meta = json.loads((out / "semanscope_meta.json").read_text(encoding="utf-8"))["verification"]
+    record = json.loads((out / "semanscope_meta.json").read_text(encoding="utf-8"))
+    assert record["recipe"]["nodes_to_exclude"] == kept and record["recipe"]["float32_ffn_output_layers"] == [1]
+    meta = record["verification"]
     cos = quantize_e5.cosines(STEmbedder(tiny_st), OnnxEmbedder(out), TEXTS)
-    assert meta["n_texts"] == len(TEXTS) and meta["passed"]
+    assert meta["n_texts"] == len(TEXTS) and meta["passed"] and registry.verified(out)
     assert meta["mean_cosine"] == pytest.approx(cos.mean(), abs=1e-6) and meta["min_cosine"] >= 0.99
+    assert quantize_e5.verification_summary(out).startswith(f"verified on {len(TEXTS)} texts in ")
     with pytest.raises(quantize_e5.QuantizationError, match="already exists"):
-        quantize_e5.build_e5_int8(tiny_st, out, texts=TEXTS)
+        quantize_e5.build_e5_int8(tiny_st, out, texts=TEXTS, fp32_layers=KEEP)
+
+
+def test_cosines_are_per_text_in_input_order():
+    """Encoded in length order, reported in input order: the brute-force cosine of each text's two vectors."""
+    from fake_embedder import FakeEmbedder
+
+    a, b = FakeEmbedder(salt="a"), FakeEmbedder(salt="b")
+    want = [
+        float(x @ y / (np.linalg.norm(x) * np.linalg.norm(y)))
+        for x, y in zip(map(a.expected, TEXTS), map(b.expected, TEXTS), strict=True)
+    ]
+    reports: list[tuple[int, int]] = []
+    got = quantize_e5.cosines(a, b, TEXTS, progress=lambda d, t: reports.append((d, t)))
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert [t for _, t in a.encoded] == sorted(TEXTS, key=len)  # the model saw them shortest first
+    assert reports[-1] == (2 * len(TEXTS), 2 * len(TEXTS))
+
+
+def test_the_kept_layers_must_exist(tiny_st, tmp_path):
+    quantize_e5.export_onnx(tiny_st, tmp_path / "model.onnx")
+    assert quantize_e5.ffn_output_matmuls(tmp_path / "model.onnx", [0]) == [
+        "/model/encoder/layer.0/output/dense/MatMul"
+    ]
+    with pytest.raises(quantize_e5.QuantizationError, match="layer.4/output/dense/MatMul"):
+        quantize_e5.ffn_output_matmuls(tmp_path / "model.onnx", quantize_e5.FP32_FFN_OUTPUT_LAYERS)
 
 
 def test_a_build_below_the_thresholds_says_so(tiny_st, tmp_path):
-    out = quantize_e5.build_e5_int8(tiny_st, tmp_path / "int8", texts=TEXTS, min_mean=1.1)
+    out = quantize_e5.build_e5_int8(tiny_st, tmp_path / "int8", texts=TEXTS, min_mean=1.1, fp32_layers=KEEP)
     meta = json.loads((out / "semanscope_meta.json").read_text(encoding="utf-8"))["verification"]
     assert meta["thresholds"] == {"mean": 1.1, "min": quantize_e5.MIN_COSINE} and not meta["passed"]
+    assert not registry.verified(out) and "below the bar mean >= 1.1" in quantize_e5.verification_summary(out)
 
 
 def test_setup_builds_e5_small_int8_after_e5_small_st(tiny_st, tmp_path, monkeypatch):
@@ -119,13 +156,34 @@ def test_setup_builds_e5_small_int8_after_e5_small_st(tiny_st, tmp_path, monkeyp
 
     monkeypatch.setitem(setup._BUILDERS, "e5-small-st", copy_tiny)
     monkeypatch.setattr(quantize_e5, "verification_texts", lambda: TEXTS)
+    monkeypatch.setattr(quantize_e5, "FP32_FFN_OUTPUT_LAYERS", KEEP)
     assert setup.plan(["e5-small-int8"]) == ["e5-small-st", "e5-small-int8"]
-    results = setup.run_setup(tmp_path, only=["e5-small-int8"])
+    assert registry.default_comparison(tmp_path) == ("tokenlearn-static", "e5-small-nano")  # not built yet
+    lines: list[str] = []
+    results = setup.run_setup(tmp_path, only=["e5-small-int8"], log=lines.append)
     assert [(r.key, r.status) for r in results] == [("e5-small-st", "built"), ("e5-small-int8", "built")]
+    assert lines[-1].startswith("e5-small-int8: built in ") and f"; verified on {len(TEXTS)} texts in " in lines[-1]
+    assert registry.default_comparison(tmp_path) == ("tokenlearn-static", "e5-small-int8")  # built and verified
     assert registry.get_info("e5-small-int8", tmp_path).available
     model = registry.load_model("e5-small-int8", tmp_path)
     assert isinstance(model, OnnxEmbedder) and model.family == "contextual" and model.dim == 32
     np.testing.assert_allclose(np.linalg.norm(model.encode(TEXTS), axis=1), 1.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("meta", "contextual"),
+    [
+        ('{"verification": {"passed": true}}', "e5-small-int8"),
+        ('{"verification": {"passed": false}}', "e5-small-nano"),  # e.g. built by the earlier all-int8 recipe
+        ('{"verification": "yes"}', "e5-small-nano"),
+        ("[1, 2", "e5-small-nano"),  # a damaged record is not a verified model
+    ],
+)
+def test_the_default_contextual_model_is_e5_small_int8_only_when_verified(tmp_path, meta, contextual):
+    folder = registry.model_folder("e5-small-int8", tmp_path)
+    folder.mkdir(parents=True)
+    (folder / registry.META_FILE).write_text(meta, encoding="utf-8")
+    assert registry.default_comparison(tmp_path) == ("tokenlearn-static", contextual)
 
 
 def test_verification_texts_are_the_faq_set_and_xquad(tmp_path):

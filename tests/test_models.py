@@ -71,7 +71,7 @@ def translation_margin(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
 
 
 # --------------------------------------------------------------------------- registry
-def test_builtin_keys_and_default_comparison():
+def test_builtin_keys_and_default_comparison(tmp_path):
     assert set(registry.BUILTIN_KEYS) == {
         "e5-small-nano",
         "e5-small-st",
@@ -83,8 +83,11 @@ def test_builtin_keys_and_default_comparison():
         "use-static",
     }
     infos = {m.key: m for m in registry.list_models()}
-    static, contextual = registry.DEFAULT_COMPARISON
-    assert infos[static].family == "static" and infos[contextual].family == "contextual"
+    static, contextual = registry.default_comparison(tmp_path)  # an empty cache: no setup-built model
+    assert (static, contextual) == (registry.DEFAULT_STATIC, registry.DEFAULT_CONTEXTUAL[-1])
+    assert infos[static].family == "static" and all(
+        infos[k].family == "contextual" for k in registry.DEFAULT_CONTEXTUAL
+    )
     assert not infos[static].needs_setup and not infos[contextual].needs_setup
     assert infos["minilm-en"].english_only and not infos["use-m3"].english_only
     assert all(infos[k].needs_setup for k in setup.SETUP_KEYS)

@@ -26,7 +26,9 @@ from semanscope.models.build_folder import META_FILE
 from semanscope.models.cache_dir import default_cache_dir
 from semanscope.models.fingerprint import package_version as package_version  # re-exported: study.py reads it here
 
-DEFAULT_COMPARISON = ("tokenlearn-static", "e5-small-nano")
+DEFAULT_STATIC = "tokenlearn-static"
+DEFAULT_CONTEXTUAL = ("e5-small-int8", "e5-small-nano")
+"""Default contextual model: the first of these that is ready (:func:`default_comparison`)."""
 
 Status = Literal["installed", "needs-setup", "missing-package", "missing-files"]
 UserKind = Literal["sentence-transformers", "fasttext", "model2vec", "endpoint"]
@@ -42,6 +44,17 @@ def model_folder(key: str, cache_dir: str | Path | None = None) -> Path:
 def is_built(folder: Path) -> bool:
     """True when a setup-built model folder is complete (its ``semanscope_meta.json`` exists)."""
     return (folder / META_FILE).is_file()
+
+
+def verified(folder: Path) -> bool:
+    """True when a setup-built folder's ``semanscope_meta.json`` records a verification that
+    passed (``{"verification": {"passed": true}}``, as ``e5-small-int8`` writes it)."""
+    try:
+        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    check = meta.get("verification") if isinstance(meta, dict) else None
+    return isinstance(check, dict) and check.get("passed") is True
 
 
 # --------------------------------------------------------------------------- model info
@@ -170,8 +183,9 @@ _BUILTINS: tuple[_Builtin, ...] = (
             False,
             "built by `semanscope setup` from e5-small-st",
             True,
-            "e5-small-st exported to ONNX, MatMul weights int8 per channel, run by ONNX Runtime (no torch); "
-            "'query: ' prefix. Its cosine to e5-small-st (FAQ set + XQuAD) is in its semanscope_meta.json.",
+            "e5-small-st exported to ONNX, MatMul weights int8 per channel (two FFN output MatMuls float32), run "
+            "by ONNX Runtime (no torch); 'query: ' prefix. Its cosine to e5-small-st (FAQ set + XQuAD) is in its "
+            "semanscope_meta.json; the default contextual model when that check passed.",
         ),
         (("onnxruntime", "onnxruntime==1.31.1"),),
         _load_onnx_folder,
@@ -505,6 +519,18 @@ def _load_user(info: ModelInfo) -> Embedder:
 
 
 # --------------------------------------------------------------------------- public API
+def default_comparison(cache_dir: str | Path | None = None) -> tuple[str, str]:
+    """The default static-vs-contextual pair: :data:`DEFAULT_STATIC` and the first of
+    :data:`DEFAULT_CONTEXTUAL` that is installed and, when setup-built, :func:`verified`:
+    ``e5-small-int8`` after `semanscope setup` built it within its cosine bar, else ``e5-small-nano``
+    (needs no build, so the default works on a fresh machine)."""
+    for key in DEFAULT_CONTEXTUAL[:-1]:
+        info = get_info(key, cache_dir)
+        if info.available and (not info.needs_setup or verified(model_folder(key, cache_dir))):
+            return DEFAULT_STATIC, key
+    return DEFAULT_STATIC, DEFAULT_CONTEXTUAL[-1]
+
+
 def list_models(cache_dir: str | Path | None = None) -> list[ModelInfo]:
     """Built-in models (in :data:`BUILTIN_KEYS` order) then this session's user models, with status."""
     return [_builtin_info(b, cache_dir) for b in _BUILTINS] + [_refresh_user(i) for i in _user_models.values()]

