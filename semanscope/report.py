@@ -713,30 +713,38 @@ def phate_render(coords: np.ndarray, view: PhateView) -> Callable[[str], bytes]:
 
 
 class FigureWriter:
-    """Writes each figure as ``<stem>.png`` (plotly through kaleido; matplotlib when kaleido is
-    unavailable, tried once) and ``<stem>.pdf`` (matplotlib, vector)."""
+    """Writes each figure as ``<stem>.pdf`` (matplotlib, vector) at once and ``<stem>.png`` at
+    :meth:`finish`: every plotly figure through kaleido with one browser start for all of them
+    (a start costs seconds), or matplotlib for all when kaleido is unavailable."""
 
     def __init__(self, folder: Path, log: Callable[[str], None] | None = None) -> None:
         self.folder = folder
         self.log = log or (lambda message: None)
-        self.kaleido_problem: str | None = None
+        self._pngs: list[tuple[Path, Callable[[], object], Callable[[str], bytes]]] = []
         folder.mkdir(parents=True, exist_ok=True)
 
     def write(self, stem: str, plotly_figure: Callable[[], object], render: Callable[[str], bytes]) -> list[Path]:
-        """``render(fmt)`` gives matplotlib bytes for ``"pdf"`` / ``"png"``."""
-        from semanscope.plots.export import ExportUnavailable, figure_to_image
-
+        """``render(fmt)`` gives matplotlib bytes for ``"pdf"`` / ``"png"``; the PNG is written by
+        :meth:`finish`. Returns both paths."""
         png, pdf = self.folder / f"{stem}.png", self.folder / f"{stem}.pdf"
-        data = None
-        if self.kaleido_problem is None:
-            try:
-                data = figure_to_image(plotly_figure(), "png", width=1100, height=800)
-            except (ExportUnavailable, RuntimeError, OSError) as exc:
-                self.kaleido_problem = str(exc)
-                self.log(f"PNG export through kaleido unavailable, using matplotlib: {exc}")
-        png.write_bytes(data if data is not None else render("png"))
         pdf.write_bytes(render("pdf"))
+        self._pngs.append((png, plotly_figure, render))
         return [png, pdf]
+
+    def finish(self) -> None:
+        """Write the pending PNGs (kaleido for all, else matplotlib for all, with a log line)."""
+        from semanscope.plots.export import ExportUnavailable, ImageJob, render_images
+
+        pending, self._pngs = self._pngs, []
+        if not pending:
+            return
+        try:
+            images = render_images([ImageJob(make(), "png", 1100, 800) for _, make, _ in pending])
+        except (ExportUnavailable, RuntimeError, OSError) as exc:
+            self.log(f"PNG export through kaleido unavailable, using matplotlib: {exc}")
+            images = [render("png") for _, _, render in pending]
+        for (png, _, _), data in zip(pending, images, strict=True):
+            png.write_bytes(data)
 
 
 def write_figures(
@@ -818,6 +826,7 @@ def write_figures(
             )
     finally:
         cache.close()
+    writer.finish()
     return written
 
 

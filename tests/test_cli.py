@@ -223,6 +223,41 @@ def test_figures_png_fallback_and_pdf(capsys, tmp_path, monkeypatch):
     assert "![phate_use-m3](figures/phate_use-m3.png)" in (out / "report.md").read_text(encoding="utf-8")
 
 
+def test_figure_writer_renders_every_png_with_one_browser_start(tmp_path, monkeypatch):
+    """Kaleido starts a browser per call (seconds each): the writer renders all PNGs in one call,
+    in order, and falls back to matplotlib for all of them when that call fails."""
+    from semanscope.plots import export
+    from semanscope.report import FigureWriter
+
+    calls = []
+
+    def fake_render(jobs):
+        calls.append([(job.fig, job.fmt, job.width, job.height) for job in jobs])
+        return [f"png {job.fig}".encode() for job in jobs]
+
+    monkeypatch.setattr(export, "render_images", fake_render)
+    writer = FigureWriter(tmp_path)
+    for name in ("a", "b", "c"):
+        paths = writer.write(name, lambda name=name: name, lambda fmt, name=name: f"{fmt} mpl {name}".encode())
+        assert paths == [tmp_path / f"{name}.png", tmp_path / f"{name}.pdf"]
+        assert (tmp_path / f"{name}.pdf").read_bytes() == f"pdf mpl {name}".encode()
+    assert calls == [] and not (tmp_path / "a.png").exists()
+    writer.finish()
+    assert calls == [[("a", "png", 1100, 800), ("b", "png", 1100, 800), ("c", "png", 1100, 800)]]
+    assert [(tmp_path / f"{n}.png").read_bytes() for n in "abc"] == [b"png a", b"png b", b"png c"]
+
+    def failing(jobs):
+        raise export.ExportUnavailable("no browser here")
+
+    monkeypatch.setattr(export, "render_images", failing)
+    logged = []
+    writer = FigureWriter(tmp_path, logged.append)
+    writer.write("d", lambda: "d", lambda fmt: f"{fmt} mpl d".encode())
+    writer.finish()
+    assert (tmp_path / "d.png").read_bytes() == b"png mpl d"
+    assert logged == ["PNG export through kaleido unavailable, using matplotlib: no browser here"]
+
+
 @pytest.mark.parametrize(
     "option, data, expected",
     [
