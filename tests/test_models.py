@@ -263,6 +263,44 @@ def test_plan_orders_and_adds_dependencies():
         setup.plan(["minilm-en"])
 
 
+def test_run_setup_rebuilds_an_int8_model_of_an_older_recipe(tmp_path, monkeypatch):
+    """An e5-small-int8 built before the float32 FFN layers were kept (no recipe) is rebuilt; a
+    current one is left alone; a failed rebuild restores the old folder."""
+    from semanscope.models.quantize_e5 import FP32_FFN_OUTPUT_LAYERS
+
+    st_dir = registry.model_folder("e5-small-st", tmp_path)
+    st_dir.mkdir(parents=True)
+    (st_dir / registry.META_FILE).write_text("{}")
+    int8 = registry.model_folder("e5-small-int8", tmp_path)
+    int8.mkdir(parents=True)
+    (int8 / registry.META_FILE).write_text('{"verification": {"passed": false}}')
+    (int8 / "model.onnx").write_text("old")
+    outcome = {"fail": True}
+
+    def build(out, cache, progress):
+        if outcome["fail"]:
+            raise RuntimeError("export failed")
+        out.mkdir()
+        recipe = {"recipe": {"float32_ffn_output_layers": list(FP32_FFN_OUTPUT_LAYERS)}}
+        (out / registry.META_FILE).write_text(json.dumps(recipe))
+        return "verified"
+
+    monkeypatch.setattr(setup, "_BUILDERS", {**setup._BUILDERS, "e5-small-int8": build})
+    lines = []
+    failed = setup.run_setup(tmp_path, only=["e5-small-int8"], log=lines.append)
+    assert [(r.key, r.status) for r in failed] == [("e5-small-st", "present"), ("e5-small-int8", "failed")]
+    stale = "rebuilding e5-small-int8: it was built with float32 FFN output MatMuls in layers none"
+    assert any(stale in line for line in lines)
+    assert (int8 / "model.onnx").read_text() == "old" and not int8.with_name("e5-small-int8.old").exists()
+
+    outcome["fail"] = False
+    built = setup.run_setup(tmp_path, only=["e5-small-int8"])
+    assert [(r.key, r.status, r.message) for r in built][1] == ("e5-small-int8", "built", "verified")
+    assert not (int8 / "model.onnx").exists() and not int8.with_name("e5-small-int8.old").exists()
+    again = setup.run_setup(tmp_path, only=["e5-small-int8"])
+    assert [r.status for r in again] == ["present", "present"]
+
+
 def test_run_setup_is_idempotent_and_reports_failures(tmp_path, monkeypatch):
     calls = []
 

@@ -238,6 +238,23 @@ def build_e5_int8(
     return out_dir
 
 
+def stale_reason(folder: Path) -> str | None:
+    """Why the model built in ``folder`` is not this version's recipe (the layers whose FFN output
+    MatMul stayed float32 differ from :data:`FP32_FFN_OUTPUT_LAYERS`, e.g. a build from before
+    they were kept), or None when it is."""
+    try:
+        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return f"its {META_FILE} is unreadable ({type(exc).__name__})"
+    recipe = meta.get("recipe") if isinstance(meta, dict) else None
+    layers = recipe.get("float32_ffn_output_layers") if isinstance(recipe, dict) else None
+    if layers != list(FP32_FFN_OUTPUT_LAYERS):
+        built = ", ".join(map(str, layers)) if isinstance(layers, list) and layers else "none"
+        now = ", ".join(map(str, FP32_FFN_OUTPUT_LAYERS))
+        return f"it was built with float32 FFN output MatMuls in layers {built}; this version keeps layers {now}"
+    return None
+
+
 def verification_summary(folder: Path) -> str:
     """One line on the verification recorded in ``folder``'s ``semanscope_meta.json``, e.g.
     ``verified on 17796 texts in 250 s: cosine to e5-small-st mean 0.99814, min 0.99283 (passed)``."""

@@ -12,13 +12,16 @@ Steps, in dependency order (each writes ``<cache_dir>/models/<key>`` atomically,
 * ``e5-distilled-static``: model2vec distillation of ``e5-small-st``
   (:func:`semanscope.models.distill.distill_static`; needs ``e5-small-st``).
 
-:func:`run_setup` is idempotent: a model already built is reported ``present`` and left alone;
-a failing step is reported ``failed`` (with the error) and the others still run, except the steps
+:func:`run_setup` is idempotent: a model already built is reported ``present`` and left alone,
+unless it was built by an older recipe (``e5-small-int8``: :func:`~semanscope.models.quantize_e5.stale_reason`),
+then it is rebuilt (the old folder is kept until the new one is complete, and restored if the
+build fails); a failing step is reported ``failed`` (with the error) and the others still run, except the steps
 that depend on it (``skipped``).
 """
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -69,6 +72,15 @@ def _build_e5_distilled(out: Path, cache_dir: Path, progress: Progress | None) -
     distill_static(model_folder("e5-small-st", cache_dir), out, progress=progress)
 
 
+def _int8_stale(folder: Path) -> str | None:
+    from semanscope.models.quantize_e5 import stale_reason
+
+    return stale_reason(folder)
+
+
+STALE: dict[str, Callable[[Path], str | None]] = {"e5-small-int8": _int8_stale}
+"""Per setup key: why a built folder is out of date (then it is rebuilt), or None."""
+
 _BUILDERS: dict[str, Callable[[Path, Path, Progress | None], str | None]] = {
     "e5-small-st": _build_e5_st,
     "e5-small-int8": _build_e5_int8,
@@ -108,12 +120,19 @@ def run_setup(
         out = model_folder(key, cache)
         step = scale(progress, i, len(keys))
         blocked = [d for d in DEPENDS.get(key, ()) if d in failed]
-        if is_built(out):
+        stale = STALE[key](out) if key in STALE and is_built(out) else None
+        if is_built(out) and stale is None:
             result = SetupResult(key, out, "present")
         elif blocked:
             result = SetupResult(key, out, "skipped", message=f"needs {', '.join(blocked)}, which failed")
         else:
-            if log:
+            old = out.with_name(out.name + ".old")
+            if stale is not None:
+                if log:
+                    log(f"rebuilding {key}: {stale}")
+                shutil.rmtree(old, ignore_errors=True)
+                out.rename(old)  # kept until the new build is complete
+            elif log:
                 log(f"building {key} into {out} ...")
             t0 = time.perf_counter()
             try:
@@ -122,6 +141,12 @@ def run_setup(
                 result = SetupResult(key, out, "built", time.perf_counter() - t0, note)
             except Exception as exc:  # noqa: BLE001 - reported per step; the other steps still run
                 result = SetupResult(key, out, "failed", time.perf_counter() - t0, f"{type(exc).__name__}: {exc}")
+            finally:  # also on KeyboardInterrupt: a failed build left nothing at out (atomic_folder)
+                if stale is not None:
+                    if is_built(out):
+                        shutil.rmtree(old, ignore_errors=True)
+                    elif old.is_dir():
+                        old.rename(out)
         if result.status in ("failed", "skipped"):
             failed.add(key)
         if log:
