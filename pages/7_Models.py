@@ -17,7 +17,11 @@ page("Models", icon="🧩")
 def main() -> None:
     st.title("Models")
     infos = appcore.visible_models(list_models(), st.session_state.get(USER_MODELS) or [])
-    st.caption("Every model the pages can use here, with what to do for those that are not available.")
+    st.caption(
+        "Every model the pages can use here, with what to do for those that are not available. "
+        '"default" marks the static and the contextual model the pages start with (`e5-small-int8` once '
+        "`semanscope setup` built it and its cosine check passed, else `e5-small-nano`)."
+    )
     st.dataframe(appcore.model_table(infos), hide_index=True)
 
     st.subheader("Add a model")

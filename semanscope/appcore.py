@@ -415,8 +415,11 @@ def visible_models(infos: Sequence[ModelInfo], session_keys: Sequence[str]) -> l
     return [i for i in infos if i.kind == "builtin"] + [by_key[k] for k in session_keys if k in by_key]
 
 
-def model_table(infos: Sequence[ModelInfo]) -> pd.DataFrame:
-    """One row per model: name, key, family, dimension, kind, status and what to do when it is not available."""
+def model_table(infos: Sequence[ModelInfo], defaults: Sequence[str] | None = None) -> pd.DataFrame:
+    """One row per model: name, key, family, dimension, kind, status, "default" ("yes" for the
+    ``defaults`` keys, by default :func:`~semanscope.models.registry.default_comparison`: the pair
+    the pages and ``--models default`` start with) and what to do when it is not available."""
+    chosen = set(default_comparison() if defaults is None else defaults)
     return pd.DataFrame(
         {
             "model": [i.display_name for i in infos],
@@ -425,6 +428,7 @@ def model_table(infos: Sequence[ModelInfo]) -> pd.DataFrame:
             "dim": [i.dim if i.dim is not None else "?" for i in infos],
             "kind": [i.kind for i in infos],
             "status": [i.status.replace("-", " ") for i in infos],
+            "default": ["yes" if i.key in chosen else "" for i in infos],
             "to use it": [i.fix for i in infos],
         }
     ).astype({"dim": str})

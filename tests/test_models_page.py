@@ -61,9 +61,11 @@ def test_a_session_sees_the_built_in_models_and_only_its_own_additions(m2v_folde
             "dim": "4",
             "kind": "model2vec",
             "status": "installed",
+            "default": "",
             "to use it": "",
         }
     ]
+    assert appcore.model_table([info], defaults=["my-m2v"])["default"].tolist() == ["yes"]
 
 
 def test_the_catalogue_says_what_is_missing_offline() -> None:
