@@ -11,8 +11,9 @@ within this one run:
   re-check of near-ties, worker threads);
 * ``new+hubness``: the same with CSLS and ratio margin (one more top-k pass per pair);
 * ``previous``: the float64-tile ``pair_ranks`` this project used before (copied below, only here);
-* ``float64 GEMM``: the bare float64 products in the same tiles, nothing counted (a floor for any
-  float64 approach).
+* ``float64 GEMM`` / ``float32 GEMM``: the bare products in the same tiles, nothing counted (a
+  floor for any float64 / float32 approach: ``previous / float32 GEMM`` bounds what an exact method
+  built on float32 products can gain over ``previous``).
 
 Every method's counts are checked against ``new`` (``previous`` counts no ties: above only).
 """
@@ -67,8 +68,10 @@ def previous(cells: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def float64_gemm(cells: np.ndarray, block: int = 512) -> None:
+def bare_gemm(cells: np.ndarray, dtype: type[np.floating], block: int = 512) -> None:
+    """Only the products of every unordered pair in ``dtype``, in the previous tiles, nothing counted."""
     L, n, _ = cells.shape
+    cells = cells.astype(dtype, copy=False)
     cblock = PREVIOUS_TILE_ENTRIES // block
     for s in range(L):
         for t in range(s + 1, L):
@@ -109,7 +112,8 @@ def bench_case(N: int, L: int, d: int, noise: float, runs: int, methods: list[st
         "new": lambda: count_tensors(cells),
         "new+hubness": lambda: count_tensors(cells, hubness=True),
         "previous": lambda: previous(cells),
-        "float64 GEMM": lambda: float64_gemm(cells),
+        "float64 GEMM": lambda: bare_gemm(cells, np.float64),
+        "float32 GEMM": lambda: bare_gemm(cells, np.float32),
     }
     times: dict[str, tuple[float, float, float, float]] = {}
     reference = None
@@ -133,13 +137,16 @@ def bench_case(N: int, L: int, d: int, noise: float, runs: int, methods: list[st
         print(f"{name:<14} {w:>9.2f} {wm:>8.2f} {c:>8.2f} {cm:>8.2f} {peak:>8.0f}  {check}", flush=True)
     if "new" in times:
         w, wm, c, cm = times["new"]
-        for name in ("previous", "float64 GEMM", "new+hubness"):
+        for name in ("previous", "float64 GEMM", "float32 GEMM", "new+hubness"):
             if name in times:
                 o = times[name]
                 print(
                     f"  {name} / new: wall {o[0] / w:.2f}x (median {o[1] / wm:.2f}x), "
                     f"cpu {o[2] / c:.2f}x (median {o[3] / cm:.2f}x)"
                 )
+    if "previous" in times and "float32 GEMM" in times:
+        p, f = times["previous"], times["float32 GEMM"]
+        print(f"  previous / float32 GEMM (the most any method doing these products can gain): wall {p[0] / f[0]:.2f}x")
     print(f"  {load()}")
 
 
@@ -150,7 +157,10 @@ def main() -> None:
     parser.add_argument("--noise", type=float, default=2.0)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument(
-        "--methods", nargs="+", default=["new", "new+hubness", "previous", "float64 GEMM"], help="methods to time"
+        "--methods",
+        nargs="+",
+        default=["new", "new+hubness", "previous", "float64 GEMM", "float32 GEMM"],
+        help="methods to time",
     )
     args = parser.parse_args()
     print(machine())

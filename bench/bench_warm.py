@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -40,8 +41,11 @@ def export_tree(commit: str, into: Path) -> Path:
     return into
 
 
-def study_seconds(tree: Path, cache: Path, models: str, out: Path) -> float:
-    """Wall seconds of one ``semanscope study`` with ``tree`` first on the path."""
+def study_seconds(
+    tree: Path, cache: Path, models: str, out: Path, *, figures: bool = False, n_boot: int = 200
+) -> tuple[float, float]:
+    """Wall and CPU seconds (the child process's user + system) of one ``semanscope study`` with
+    ``tree`` first on the path."""
     env = {
         **os.environ,
         "PYTHONPATH": str(tree),
@@ -50,10 +54,13 @@ def study_seconds(tree: Path, cache: Path, models: str, out: Path) -> float:
         "TRANSFORMERS_OFFLINE": "1",
     }
     command = [sys.executable, "-m", "semanscope", "study", "--data", "builtin", "--models", models]
-    command += ["--n-boot", "200", "--no-figures", "--out", str(out)]
+    command += ["--n-boot", str(n_boot), "--out", str(out)] + ([] if figures else ["--no-figures"])
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run(command, env=env, cwd=tree, check=True, capture_output=True)
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
@@ -72,7 +79,7 @@ def main() -> None:
         print(f"warm study --data builtin --models {args.models}; {load()}")
         for _ in range(args.repeats):
             for name, tree in trees.items():
-                times[name].append(study_seconds(tree, args.cache, args.models, out))
+                times[name].append(study_seconds(tree, args.cache, args.models, out)[0])
     for name, seconds in times.items():
         print(f"{name:10s} min {min(seconds):6.2f} s  median {statistics.median(seconds):6.2f} s")
     base, new = times["base"], times["this tree"]
