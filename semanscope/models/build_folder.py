@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 META_FILE = "semanscope_meta.json"
 
@@ -41,3 +42,9 @@ def write_json(path: Path, obj: dict | list) -> None:
 def write_meta(folder: Path, meta: dict) -> None:
     """The build metadata ``folder/META_FILE``."""
     write_json(folder / META_FILE, meta)
+
+
+def read_meta(folder: Path) -> Any:
+    """The parsed build metadata ``folder/META_FILE`` as written by :func:`write_meta` (any JSON
+    value: callers check its shape); OSError when it cannot be read, ValueError when it is not JSON."""
+    return json.loads((folder / META_FILE).read_text(encoding="utf-8"))

@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from semanscope.models.base import Embedder
-from semanscope.models.build_folder import META_FILE, atomic_folder, write_json, write_meta
+from semanscope.models.build_folder import META_FILE, atomic_folder, read_meta, write_json, write_meta
 from semanscope.models.fingerprint import file_digest, package_version
 from semanscope.models.onnx_encoder import OnnxEmbedder
 from semanscope.models.sentence_transformer import STEmbedder
@@ -243,7 +243,7 @@ def stale_reason(folder: Path) -> str | None:
     MatMul stayed float32 differ from :data:`FP32_FFN_OUTPUT_LAYERS`, e.g. a build from before
     they were kept), or None when it is."""
     try:
-        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+        meta = read_meta(folder)
     except (OSError, ValueError) as exc:
         return f"its {META_FILE} is unreadable ({type(exc).__name__})"
     recipe = meta.get("recipe") if isinstance(meta, dict) else None
@@ -258,7 +258,7 @@ def stale_reason(folder: Path) -> str | None:
 def verification_summary(folder: Path) -> str:
     """One line on the verification recorded in ``folder``'s ``semanscope_meta.json``, e.g.
     ``verified on 17796 texts in 250 s: cosine to e5-small-st mean 0.99814, min 0.99283 (passed)``."""
-    v = json.loads((folder / META_FILE).read_text(encoding="utf-8"))["verification"]
+    v = read_meta(folder)["verification"]
     verdict = (
         "passed" if v["passed"] else f"below the bar mean >= {v['thresholds']['mean']}, min >= {v['thresholds']['min']}"
     )

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal, TypedDict
 
 from semanscope.models.base import Embedder, Family, ModelUnavailable
-from semanscope.models.build_folder import META_FILE
+from semanscope.models.build_folder import META_FILE, read_meta
 from semanscope.models.cache_dir import default_cache_dir
 from semanscope.models.fingerprint import package_version as package_version  # re-exported: study.py reads it here
 
@@ -50,7 +50,7 @@ def verified(folder: Path) -> bool:
     """True when a setup-built folder's ``semanscope_meta.json`` records a verification that
     passed (``{"verification": {"passed": true}}``, as ``e5-small-int8`` writes it)."""
     try:
-        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+        meta = read_meta(folder)
     except (OSError, ValueError):
         return False
     check = meta.get("verification") if isinstance(meta, dict) else None
