@@ -120,8 +120,9 @@ def run_setup(
         out = model_folder(key, cache)
         step = scale(progress, i, len(keys))
         blocked = [d for d in DEPENDS.get(key, ()) if d in failed]
-        stale = STALE[key](out) if key in STALE and is_built(out) else None
-        if is_built(out) and stale is None:
+        built = is_built(out)
+        stale = STALE[key](out) if key in STALE and built else None
+        if built and stale is None:
             result = SetupResult(key, out, "present")
         elif blocked:
             result = SetupResult(key, out, "skipped", message=f"needs {', '.join(blocked)}, which failed")
